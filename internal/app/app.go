@@ -1,0 +1,220 @@
+// Package app is mlportal's composition root: the one place that knows the
+// concrete types. It opens the store, builds the domain services and the HTTP
+// server from configuration, serves until the context is cancelled and then
+// shuts down gracefully.
+//
+// It holds no logic of its own beyond wiring and the local-mode admin token.
+package app
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/mlportal/mlportal/internal/audit"
+	"github.com/mlportal/mlportal/internal/clock"
+	"github.com/mlportal/mlportal/internal/config"
+	"github.com/mlportal/mlportal/internal/httpapi"
+	"github.com/mlportal/mlportal/internal/idempotency"
+	"github.com/mlportal/mlportal/internal/store"
+	"github.com/mlportal/mlportal/internal/team"
+	"github.com/mlportal/mlportal/internal/token"
+	"github.com/mlportal/mlportal/internal/version"
+)
+
+// Options are the inputs that do not come from app-config.yaml.
+type Options struct {
+	// AdminToken is MLPORTAL_ADMIN_TOKEN ("" = read or generate one in local mode).
+	AdminToken string
+	Log        *slog.Logger
+	// Banner receives the start-up message for people (URL, token, next steps).
+	Banner io.Writer
+	Clock  clock.Clock
+	// Ready, if set, receives the listening URL once the server accepts connections.
+	Ready func(url string)
+}
+
+// Run serves mlportal until ctx is cancelled.
+func Run(ctx context.Context, cfg config.Config, opt Options) error {
+	if opt.Clock == nil {
+		opt.Clock = clock.Real{}
+	}
+	log := opt.Log
+	st, err := store.Open(ctx, cfg.Database.Driver, cfg.Database.DSN, store.Options{MaxOpenConns: cfg.Database.MaxOpenConns,
+		MaxIdleConns: cfg.Database.MaxIdleConns, ConnMaxLifetime: cfg.Database.ConnMaxLifetime.Duration})
+	if err != nil {
+		return fmt.Errorf("open the %s store: %w", cfg.Database.Driver, err)
+	}
+	defer st.Close()
+
+	adminToken, adminSource, err := resolveAdminToken(cfg, opt.AdminToken)
+	if err != nil {
+		return err
+	}
+	teams := team.NewService(st, opt.Clock)
+	keys, err := backstageKeys(cfg.Auth.Backstage.PublicKeys)
+	if err != nil {
+		return err
+	}
+	tokens, err := token.New(ctx, token.Config{
+		Admins: cfg.Auth.Admins, DefaultTTL: cfg.Auth.Tokens.DefaultTTL.Duration, MaxTTL: cfg.Auth.Tokens.MaxTTL.Duration,
+		BackstageKeys: keys, BackstageIssuer: cfg.Auth.Backstage.Issuer, BackstageAudience: cfg.Auth.Backstage.Audience,
+		BackstageMaxAge: cfg.Auth.Backstage.MaxTokenAge.Duration, AdminToken: adminToken,
+	}, st, st, teams, opt.Clock)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv, err := httpapi.New(httpapi.Deps{
+		Auth: tokens, Teams: teams, Tokens: tokens, Audit: audit.NewService(st, opt.Clock),
+		Idempotency: idempotency.NewService(st, opt.Clock), Ready: st, Log: log, Registry: reg,
+		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes),
+		Version:      httpapi.VersionInfo{Version: version.Version, Commit: version.Commit, GoVersion: version.GoVersion()},
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Server.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s (mlportal.server.addr or --addr): %w", cfg.Server.Addr, err)
+	}
+	hs := &http.Server{
+		Handler:           srv.Handler(),
+		ReadTimeout:       cfg.Server.ReadTimeout.Duration,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.Duration,
+		WriteTimeout:      cfg.Server.WriteTimeout.Duration,
+		IdleTimeout:       cfg.Server.IdleTimeout.Duration,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	url := listenURL(cfg.Server.BaseURL, ln.Addr())
+	log.Info("mlportal serving", "addr", ln.Addr().String(), "url", url, "store", cfg.Database.Driver, "version", version.Version)
+	if opt.Banner != nil {
+		printBanner(opt.Banner, url, cfg, adminToken, adminSource)
+	}
+	if opt.Ready != nil {
+		opt.Ready(url)
+	}
+	go purgeIdempotencyKeys(ctx, st, opt.Clock, log)
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "grace", cfg.Server.ShutdownTimeout.Duration)
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.Server.ShutdownTimeout.Duration)
+	defer cancel()
+	if err := hs.Shutdown(sctx); err != nil {
+		return fmt.Errorf("graceful shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func backstageKeys(pems []string) ([]ed25519.PublicKey, error) {
+	out := make([]ed25519.PublicKey, 0, len(pems))
+	for i, p := range pems {
+		k, err := config.ParsePublicKey(p)
+		if err != nil {
+			return nil, fmt.Errorf("mlportal.auth.backstage.publicKeys[%d]: %w", i, err)
+		}
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// resolveAdminToken picks the admin token: MLPORTAL_ADMIN_TOKEN when set;
+// otherwise, in local mode (SQLite), the one stored under the data dir,
+// generated on first start. With PostgreSQL and no variable there is none.
+func resolveAdminToken(cfg config.Config, fromEnv string) (tok, source string, err error) {
+	if fromEnv != "" {
+		return fromEnv, "MLPORTAL_ADMIN_TOKEN", nil
+	}
+	if cfg.Database.Driver != config.DriverSQLite {
+		return "", "", nil
+	}
+	path := filepath.Join(cfg.DataDir, "admin-token")
+	if b, err := os.ReadFile(path); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		return strings.TrimSpace(string(b)), path, nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return "", "", fmt.Errorf("create data dir %s: %w", cfg.DataDir, err)
+	}
+	tok = token.NewAdminToken()
+	if err := os.WriteFile(path, []byte(tok+"\n"), 0o600); err != nil {
+		return "", "", fmt.Errorf("write admin token: %w", err)
+	}
+	return tok, path + " (generated)", nil
+}
+
+func listenURL(base string, addr net.Addr) string {
+	if base != "" && !strings.HasSuffix(base, ":0") {
+		return strings.TrimSuffix(base, "/")
+	}
+	return "http://" + addr.String()
+}
+
+func printBanner(w io.Writer, url string, cfg config.Config, adminToken, source string) {
+	fmt.Fprintf(w, "\nmlportal is up at %s\n", url)
+	fmt.Fprintf(w, "  store:        %s", cfg.Database.Driver)
+	if cfg.Database.Driver == config.DriverSQLite {
+		fmt.Fprintf(w, " (%s)", cfg.Database.DSN)
+	}
+	fmt.Fprintln(w)
+	if adminToken != "" {
+		fmt.Fprintf(w, "  admin token:  %s\n                (from %s)\n", adminToken, source)
+	} else {
+		fmt.Fprintln(w, "  admin token:  none (set MLPORTAL_ADMIN_TOKEN to enable one)")
+	}
+	fmt.Fprintf(w, "\nTry next, in another terminal:\n")
+	fmt.Fprintf(w, "  ./bin/mlportal login --server %s --token %s\n", url, orPlaceholder(adminToken))
+	fmt.Fprintf(w, "  ./bin/mlportal whoami\n")
+	fmt.Fprintf(w, "  ./bin/mlportal teams create ml-research --display-name \"ML Research\" --group group:default/ml-research\n")
+	fmt.Fprintf(w, "  ./bin/mlportal token create --name laptop --team ml-research --verbs read,write\n")
+	fmt.Fprintf(w, "  curl -s %s/api/v1/openapi.yaml | head\n\nPress Ctrl-C to stop.\n\n", url)
+}
+
+func orPlaceholder(s string) string {
+	if s == "" {
+		return "<token>"
+	}
+	return s
+}
+
+// purgeIdempotencyKeys deletes expired idempotency records every hour.
+func purgeIdempotencyKeys(ctx context.Context, st *store.Store, clk clock.Clock, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n, err := st.PurgeIdempotencyKeys(ctx, clk.Now().Add(-idempotency.Retention))
+			if err != nil {
+				log.Warn("purge idempotency keys", "err", err)
+				continue
+			}
+			log.Debug("purged idempotency keys", "count", n)
+		}
+	}
+}

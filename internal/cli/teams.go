@@ -1,0 +1,162 @@
+package cli
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mlportal/mlportal/internal/api"
+)
+
+func newTeamsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{Use: "teams", Aliases: []string{"team"}, Short: "Manage teams: members, roles, Backstage group, GPU quota"}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List teams",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, p, err := g.clientAndPrinter()
+			if err != nil {
+				return err
+			}
+			params := &api.ListTeamsParams{}
+			var items []api.Team
+			for {
+				r, err := c.api.ListTeamsWithResponse(cmd.Context(), params)
+				if err := c.result(r, err); err != nil {
+					return err
+				}
+				items = append(items, r.JSON200.Items...)
+				if r.JSON200.NextPageToken == nil {
+					break
+				}
+				params.PageToken = r.JSON200.NextPageToken
+			}
+			return p.print(items, []string{"NAME", "DISPLAY NAME", "BACKSTAGE GROUP", "MEMBERS", "VERSION"}, func() [][]string {
+				rows := make([][]string, len(items))
+				for i, t := range items {
+					rows[i] = []string{t.Name, t.DisplayName, orDash(t.BackstageGroup), fmt.Sprint(len(t.Members)), fmt.Sprint(t.Version)}
+				}
+				return rows
+			})
+		},
+	}
+	get := &cobra.Command{
+		Use:   "get NAME",
+		Short: "Show a team",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, p, err := g.clientAndPrinter()
+			if err != nil {
+				return err
+			}
+			r, err := c.api.GetTeamWithResponse(cmd.Context(), args[0])
+			if err := c.result(r, err); err != nil {
+				return err
+			}
+			t := r.JSON200
+			if p.format != "table" {
+				return p.print(t, nil, nil)
+			}
+			fmt.Fprintf(g.stdout, "name:            %s\ndisplay name:    %s\nbackstage group: %s\ncost center:     %s\nversion:         %d\n",
+				t.Name, t.DisplayName, orDash(t.BackstageGroup), orDash(t.CostCenter), t.Version)
+			for _, q := range t.GpuQuota {
+				fmt.Fprintf(g.stdout, "gpu quota:       %s nominal %d, may borrow %d\n", q.GpuType, q.Nominal, deref(q.BorrowingLimit))
+			}
+			return p.print(t, []string{"MEMBER", "ROLE"}, func() [][]string {
+				rows := make([][]string, len(t.Members))
+				for i, m := range t.Members {
+					rows[i] = []string{m.Subject, string(m.Role)}
+				}
+				return rows
+			})
+		},
+	}
+	var display, group, cost, desc string
+	var members []string
+	create := &cobra.Command{
+		Use:     "create NAME",
+		Short:   "Create a team (platform admins)",
+		Example: `  mlportal teams create ml-research --display-name "ML Research" --group group:default/ml-research --member user:default/alice=maintainer`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, p, err := g.clientAndPrinter()
+			if err != nil {
+				return err
+			}
+			body := api.TeamCreate{Name: args[0], DisplayName: optional(display), BackstageGroup: optional(group),
+				CostCenter: optional(cost), Description: optional(desc)}
+			ms, err := parseMembers(members)
+			if err != nil {
+				return err
+			}
+			if len(ms) > 0 {
+				body.Members = &ms
+			}
+			r, err := c.api.CreateTeamWithResponse(cmd.Context(), &api.CreateTeamParams{}, body)
+			if err := c.result(r, err); err != nil {
+				return err
+			}
+			if p.format != "table" {
+				return p.print(r.JSON201, nil, nil)
+			}
+			p.note("Created team %s. Next: mlportal token create --name ci --team %s --verbs read,write", r.JSON201.Name, r.JSON201.Name)
+			return nil
+		},
+	}
+	create.Flags().StringVar(&display, "display-name", "", "human-readable name")
+	create.Flags().StringVar(&group, "group", "", "owning Backstage group, e.g. group:default/ml-research")
+	create.Flags().StringVar(&cost, "cost-center", "", "cost centre for cost reports")
+	create.Flags().StringVar(&desc, "description", "", "what the team works on")
+	create.Flags().StringArrayVar(&members, "member", nil, "member as REF=ROLE (user:default/alice=maintainer); repeatable")
+
+	var ifMatch string
+	del := &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete a team (platform admins)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, p, err := g.clientAndPrinter()
+			if err != nil {
+				return err
+			}
+			r, err := c.api.DeleteTeamWithResponse(cmd.Context(), args[0], &api.DeleteTeamParams{IfMatch: optional(ifMatch)})
+			if err := c.result(r, err); err != nil {
+				return err
+			}
+			p.note("Deleted team %s.", args[0])
+			return nil
+		},
+	}
+	del.Flags().StringVar(&ifMatch, "if-match", "", "only delete if the team's ETag is still this")
+	cmd.AddCommand(list, get, create, del)
+	return cmd
+}
+
+func parseMembers(specs []string) ([]api.Member, error) {
+	var out []api.Member
+	for _, s := range specs {
+		ref, role, ok := strings.Cut(s, "=")
+		if !ok {
+			return nil, usageError("--member %q: use REF=ROLE, e.g. user:default/alice=developer", s)
+		}
+		out = append(out, api.Member{Subject: ref, Role: api.Role(role)})
+	}
+	return out, nil
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func deref[T any](p *T) T {
+	var zero T
+	if p == nil {
+		return zero
+	}
+	return *p
+}

@@ -1,0 +1,149 @@
+package config
+
+import (
+	"net"
+	"path/filepath"
+	"time"
+)
+
+// Config is the typed form of the "mlportal:" section of app-config.yaml.
+// docs/configuration.md documents every key.
+type Config struct {
+	Server    Server    `yaml:"server"`
+	DataDir   string    `yaml:"dataDir"` // local mode state; default ".mlportal"
+	Database  Database  `yaml:"database"`
+	Auth      Auth      `yaml:"auth"`
+	Log       Log       `yaml:"log"`
+	Backstage Backstage `yaml:"backstage"` // read by the Backstage plugin @mlportal/plugin-mlportal-backend; Go only validates it
+}
+
+// Server configures the HTTP server.
+type Server struct {
+	Addr              string   `yaml:"addr"`              // default "127.0.0.1:8080"
+	BaseURL           string   `yaml:"baseUrl"`           // derived from Addr when empty: "http://localhost:8080"
+	ReadTimeout       Duration `yaml:"readTimeout"`       // 30s
+	ReadHeaderTimeout Duration `yaml:"readHeaderTimeout"` // 10s
+	WriteTimeout      Duration `yaml:"writeTimeout"`      // 60s
+	IdleTimeout       Duration `yaml:"idleTimeout"`       // 120s
+	ShutdownTimeout   Duration `yaml:"shutdownTimeout"`   // 30s
+	MaxBodyBytes      ByteSize `yaml:"maxBodyBytes"`      // 1MiB; accepts 1048576, "1MiB", "512KiB", "10MB"
+}
+
+// Database configures the state store.
+type Database struct {
+	Driver          string   `yaml:"driver"`          // "sqlite" (default) | "postgres"
+	DSN             string   `yaml:"dsn"`             // sqlite: derived "<dataDir>/mlportal.db" when empty; required for postgres
+	MaxOpenConns    int      `yaml:"maxOpenConns"`    // default 20
+	MaxIdleConns    int      `yaml:"maxIdleConns"`    // default 10
+	ConnMaxLifetime Duration `yaml:"connMaxLifetime"` // 30m
+}
+
+// Auth configures who may call the API.
+type Auth struct {
+	Admins    []string      `yaml:"admins"` // Backstage entity refs (users or groups) that are platform admins
+	Tokens    Tokens        `yaml:"tokens"`
+	Backstage BackstageAuth `yaml:"backstage"`
+}
+
+// Tokens configures the API tokens mlportal issues.
+type Tokens struct {
+	DefaultTTL Duration `yaml:"defaultTTL"` // 720h
+	MaxTTL     Duration `yaml:"maxTTL"`     // 8760h
+}
+
+// BackstageAuth verifies tokens minted by the Backstage plugin for the
+// calling user.
+type BackstageAuth struct {
+	PublicKeys  []string `yaml:"publicKeys"`  // PEM (PKIX) Ed25519 public keys; empty = Backstage identities not accepted
+	Issuer      string   `yaml:"issuer"`      // "backstage"
+	Audience    string   `yaml:"audience"`    // "mlportal"
+	MaxTokenAge Duration `yaml:"maxTokenAge"` // 5m
+}
+
+// Log configures the process logger.
+type Log struct {
+	Level  string `yaml:"level"`  // debug|info|warn|error, default info
+	Format string `yaml:"format"` // json|text, default text
+}
+
+// Backstage is read by the Backstage backend plugin
+// (@mlportal/plugin-mlportal-backend). Go only validates it, so that one
+// misconfigured file fails in both processes the same way.
+type Backstage struct {
+	BaseURL    string `yaml:"baseUrl"`    // URL of the mlportal API as the plugin reaches it; derived from server.baseUrl
+	PrivateKey string `yaml:"privateKey"` // PEM (PKCS#8) Ed25519 private key the plugin signs user tokens with
+	KeyID      string `yaml:"keyId"`      // optional kid
+}
+
+// Default returns the static defaults: a local-mode server on
+// 127.0.0.1:8080 with SQLite state under .mlportal. Derived values
+// (DSN, base URLs) are left empty for [Config.Complete].
+func Default() Config {
+	return Config{
+		Server: Server{
+			Addr:              "127.0.0.1:8080",
+			ReadTimeout:       Duration{30 * time.Second},
+			ReadHeaderTimeout: Duration{10 * time.Second},
+			WriteTimeout:      Duration{60 * time.Second},
+			IdleTimeout:       Duration{120 * time.Second},
+			ShutdownTimeout:   Duration{30 * time.Second},
+			MaxBodyBytes:      1 * MiB,
+		},
+		DataDir: ".mlportal",
+		Database: Database{
+			Driver:          DriverSQLite,
+			MaxOpenConns:    20,
+			MaxIdleConns:    10,
+			ConnMaxLifetime: Duration{30 * time.Minute},
+		},
+		Auth: Auth{
+			Tokens: Tokens{
+				DefaultTTL: Duration{720 * time.Hour},
+				MaxTTL:     Duration{8760 * time.Hour},
+			},
+			Backstage: BackstageAuth{
+				Issuer:      "backstage",
+				Audience:    "mlportal",
+				MaxTokenAge: Duration{5 * time.Minute},
+			},
+		},
+		Log: Log{Level: "info", Format: "text"},
+	}
+}
+
+// Database drivers.
+const (
+	DriverSQLite   = "sqlite"
+	DriverPostgres = "postgres"
+)
+
+// Complete fills the values derived from others, leaving explicitly set
+// ones alone: the SQLite DSN from DataDir, Server.BaseURL from Server.Addr
+// and Backstage.BaseURL from Server.BaseURL. It is idempotent. Apply flag
+// overrides before calling it.
+func (c *Config) Complete() {
+	if c.Database.DSN == "" && c.Database.Driver == DriverSQLite && c.DataDir != "" {
+		c.Database.DSN = filepath.Join(c.DataDir, "mlportal.db")
+	}
+	if c.Server.BaseURL == "" {
+		c.Server.BaseURL = baseURLFor(c.Server.Addr)
+	}
+	if c.Backstage.BaseURL == "" {
+		c.Backstage.BaseURL = c.Server.BaseURL
+	}
+}
+
+// baseURLFor derives the URL a local client uses to reach addr: loopback and
+// unspecified hosts become "localhost". It returns "" for a malformed addr,
+// which Validate reports.
+func baseURLFor(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil || port == "" {
+		return ""
+	}
+	switch host {
+	case "", "0.0.0.0", "::", "127.0.0.1", "::1":
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}

@@ -1,0 +1,234 @@
+package config
+
+import (
+	"crypto/ed25519"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// ValidationError lists every problem Validate found.
+type ValidationError struct{ Problems []Problem }
+
+// Problem is one invalid value. Field is the full key path, e.g.
+// "mlportal.server.addr".
+type Problem struct{ Field, Reason string }
+
+func (p Problem) String() string { return p.Field + ": " + p.Reason }
+
+// Error lists the problems, one per line.
+func (e *ValidationError) Error() string {
+	lines := make([]string, len(e.Problems))
+	for i, p := range e.Problems {
+		lines[i] = p.String()
+	}
+	return strings.Join(lines, "\n")
+}
+
+type problems []Problem
+
+func (ps *problems) add(field, format string, args ...any) {
+	*ps = append(*ps, Problem{Field: "mlportal." + field, Reason: fmt.Sprintf(format, args...)})
+}
+
+// Validate checks a completed Config and returns every problem at once as a
+// *ValidationError, or nil. It never echoes key material.
+func (c Config) Validate() error {
+	var ps problems
+	c.Server.validate(&ps)
+	if c.DataDir == "" {
+		ps.add("dataDir", "required")
+	}
+	c.Database.validate(&ps)
+	c.Auth.validate(&ps)
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		ps.add("log.level", "must be one of debug, info, warn, error (got %q)", c.Log.Level)
+	}
+	if c.Log.Format != "json" && c.Log.Format != "text" {
+		ps.add("log.format", "must be json or text (got %q)", c.Log.Format)
+	}
+	c.Backstage.validate(&ps, c.Auth.Backstage.PublicKeys)
+	if len(ps) > 0 {
+		return &ValidationError{Problems: ps}
+	}
+	return nil
+}
+
+func (s Server) validate(ps *problems) {
+	if host, port, err := net.SplitHostPort(s.Addr); err != nil || strings.ContainsAny(host, " /") || !validPort(port) {
+		ps.add("server.addr", "must be host:port (got %q)", s.Addr)
+	}
+	checkURL(ps, "server.baseUrl", s.BaseURL)
+	for _, t := range []struct {
+		field string
+		d     Duration
+	}{
+		{"server.readTimeout", s.ReadTimeout},
+		{"server.readHeaderTimeout", s.ReadHeaderTimeout},
+		{"server.writeTimeout", s.WriteTimeout},
+		{"server.idleTimeout", s.IdleTimeout},
+		{"server.shutdownTimeout", s.ShutdownTimeout},
+	} {
+		positive(ps, t.field, t.d)
+	}
+	if s.MaxBodyBytes < KiB || s.MaxBodyBytes > GiB {
+		ps.add("server.maxBodyBytes", "must be between 1KiB and 1GiB (got %s)", s.MaxBodyBytes)
+	}
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 0 && n <= 65535 && p == strconv.Itoa(n)
+}
+
+func (d Database) validate(ps *problems) {
+	switch d.Driver {
+	case DriverSQLite:
+		if d.DSN == "" {
+			ps.add("database.dsn", "required (Complete derives it from dataDir)")
+		}
+	case DriverPostgres:
+		if d.DSN == "" {
+			ps.add("database.dsn", "required when driver is postgres")
+		}
+	default:
+		ps.add("database.driver", "must be sqlite or postgres (got %q)", d.Driver)
+	}
+	if d.MaxOpenConns < 1 {
+		ps.add("database.maxOpenConns", "must be at least 1 (got %d)", d.MaxOpenConns)
+	}
+	if d.MaxIdleConns < 0 || d.MaxIdleConns > d.MaxOpenConns {
+		ps.add("database.maxIdleConns", "must be between 0 and maxOpenConns (got %d)", d.MaxIdleConns)
+	}
+	positive(ps, "database.connMaxLifetime", d.ConnMaxLifetime)
+}
+
+// entityRefRE follows Backstage's rules for the namespace (DNS-label-like)
+// and name (alphanumerics separated by [-_.]) of a user or group.
+var entityRefRE = regexp.MustCompile(`^(?i:user|group):[a-z0-9]+(?:-+[a-z0-9]+)*/[a-zA-Z0-9]+(?:[-_.][a-zA-Z0-9]+)*$`)
+
+func (a Auth) validate(ps *problems) {
+	for i, ref := range a.Admins {
+		_, nsName, _ := strings.Cut(ref, ":")
+		ns, name, _ := strings.Cut(nsName, "/")
+		if !entityRefRE.MatchString(ref) || len(ns) > 63 || len(name) > 63 {
+			ps.add(fmt.Sprintf("auth.admins[%d]", i),
+				`must be an entity ref "user:<namespace>/<name>" or "group:<namespace>/<name>" (got %q)`, ref)
+		}
+	}
+	positive(ps, "auth.tokens.defaultTTL", a.Tokens.DefaultTTL)
+	positive(ps, "auth.tokens.maxTTL", a.Tokens.MaxTTL)
+	if a.Tokens.DefaultTTL.Duration > a.Tokens.MaxTTL.Duration {
+		ps.add("auth.tokens.defaultTTL", "must not exceed maxTTL (%s > %s)", a.Tokens.DefaultTTL, a.Tokens.MaxTTL)
+	}
+	for i, k := range a.Backstage.PublicKeys {
+		if _, err := ParsePublicKey(k); err != nil {
+			ps.add(fmt.Sprintf("auth.backstage.publicKeys[%d]", i), "not an Ed25519 public key: %v", err)
+		}
+	}
+	if a.Backstage.Issuer == "" {
+		ps.add("auth.backstage.issuer", "required")
+	}
+	if a.Backstage.Audience == "" {
+		ps.add("auth.backstage.audience", "required")
+	}
+	positive(ps, "auth.backstage.maxTokenAge", a.Backstage.MaxTokenAge)
+}
+
+func (b Backstage) validate(ps *problems, publicKeys []string) {
+	if b.BaseURL != "" {
+		checkURL(ps, "backstage.baseUrl", b.BaseURL)
+	}
+	if b.PrivateKey == "" {
+		return
+	}
+	priv, err := ParsePrivateKey(b.PrivateKey)
+	if err != nil {
+		ps.add("backstage.privateKey", "not an Ed25519 private key: %v", err)
+		return
+	}
+	// Both keys are visible only when one process sees the whole file; then
+	// tokens the plugin signs must verify.
+	if len(publicKeys) == 0 {
+		return
+	}
+	pub := priv.Public().(ed25519.PublicKey)
+	if !slices.ContainsFunc(publicKeys, func(s string) bool {
+		k, err := ParsePublicKey(s)
+		return err == nil && k.Equal(pub)
+	}) {
+		ps.add("backstage.privateKey", "its public key is not in auth.backstage.publicKeys, so tokens it signs would be rejected")
+	}
+}
+
+func checkURL(ps *problems, field, raw string) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		ps.add(field, "must be an absolute http(s) URL (got %q)", raw)
+	}
+}
+
+func positive(ps *problems, field string, d Duration) {
+	if d.Duration <= 0 {
+		ps.add(field, "must be positive (got %s)", d)
+	}
+}
+
+// ParsePublicKey parses one PEM "PUBLIC KEY" (PKIX) block holding an
+// Ed25519 key, as in auth.backstage.publicKeys.
+func ParsePublicKey(s string) (ed25519.PublicKey, error) {
+	der, err := pemBlock(s, "PUBLIC KEY")
+	if err != nil {
+		return nil, err
+	}
+	k, err := x509.ParsePKIXPublicKey(der)
+	if err != nil {
+		return nil, err
+	}
+	pub, ok := k.(ed25519.PublicKey)
+	if !ok {
+		return nil, fmt.Errorf("got a %T", k)
+	}
+	return pub, nil
+}
+
+// ParsePrivateKey parses one PEM "PRIVATE KEY" (PKCS#8) block holding an
+// Ed25519 key, as in backstage.privateKey.
+func ParsePrivateKey(s string) (ed25519.PrivateKey, error) {
+	der, err := pemBlock(s, "PRIVATE KEY")
+	if err != nil {
+		return nil, err
+	}
+	k, err := x509.ParsePKCS8PrivateKey(der)
+	if err != nil {
+		return nil, errors.New("malformed PKCS#8 key") // x509's message is safe, but keep key errors terse
+	}
+	priv, ok := k.(ed25519.PrivateKey)
+	if !ok {
+		return nil, fmt.Errorf("got a %T", k)
+	}
+	return priv, nil
+}
+
+func pemBlock(s, wantType string) ([]byte, error) {
+	block, rest := pem.Decode([]byte(strings.TrimSpace(s)))
+	if block == nil {
+		return nil, fmt.Errorf("no PEM %q block found", wantType)
+	}
+	if block.Type != wantType {
+		return nil, fmt.Errorf("PEM block is %q, want %q", block.Type, wantType)
+	}
+	if strings.TrimSpace(string(rest)) != "" {
+		return nil, errors.New("unexpected data after the PEM block")
+	}
+	return block.Bytes, nil
+}

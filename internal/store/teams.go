@@ -1,0 +1,197 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/mlportal/mlportal/internal/fault"
+	"github.com/mlportal/mlportal/internal/identity"
+	"github.com/mlportal/mlportal/internal/team"
+)
+
+var _ team.Repository = (*Store)(nil)
+
+// CreateTeam inserts a team with its members and quotas in one transaction.
+func (s *Store) CreateTeam(ctx context.Context, t team.Team) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		_, err := s.exec(ctx, tx, `INSERT INTO teams (name, display_name, description, backstage_group, cost_center, created_at, updated_at, created_by, version)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.Name, t.DisplayName, t.Description, t.BackstageGroup, t.CostCenter, micros(t.CreatedAt), micros(t.UpdatedAt), t.CreatedBy, t.Version)
+		if isUniqueViolation(err) {
+			return fault.New(fault.ErrAlreadyExists, "team %q already exists; pick another name or update it", t.Name)
+		}
+		if err != nil {
+			return fmt.Errorf("insert team: %w", err)
+		}
+		return s.writeTeamChildren(ctx, tx, t)
+	})
+}
+
+func (s *Store) writeTeamChildren(ctx context.Context, tx *sql.Tx, t team.Team) error {
+	if _, err := s.exec(ctx, tx, `DELETE FROM team_members WHERE team = ?`, t.Name); err != nil {
+		return fmt.Errorf("clear members: %w", err)
+	}
+	if _, err := s.exec(ctx, tx, `DELETE FROM team_gpu_quotas WHERE team = ?`, t.Name); err != nil {
+		return fmt.Errorf("clear quotas: %w", err)
+	}
+	for i, m := range t.Members {
+		if _, err := s.exec(ctx, tx, `INSERT INTO team_members (team, position, subject, role) VALUES (?, ?, ?, ?)`, t.Name, i, m.Subject, string(m.Role)); err != nil {
+			return fmt.Errorf("insert member: %w", err)
+		}
+	}
+	for i, q := range t.GPUQuota {
+		if _, err := s.exec(ctx, tx, `INSERT INTO team_gpu_quotas (team, position, gpu_type, nominal, borrowing_limit) VALUES (?, ?, ?, ?, ?)`,
+			t.Name, i, q.GPUType, q.Nominal, q.BorrowingLimit); err != nil {
+			return fmt.Errorf("insert gpu quota: %w", err)
+		}
+	}
+	return nil
+}
+
+const teamColumns = `name, display_name, description, backstage_group, cost_center, created_at, updated_at, created_by, version`
+
+func scanTeam(sc interface{ Scan(...any) error }) (team.Team, error) {
+	var t team.Team
+	var created, updated int64
+	err := sc.Scan(&t.Name, &t.DisplayName, &t.Description, &t.BackstageGroup, &t.CostCenter, &created, &updated, &t.CreatedBy, &t.Version)
+	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
+	t.Members, t.GPUQuota = []identity.Member{}, []team.GPUQuota{}
+	return t, err
+}
+
+// GetTeam returns one team.
+func (s *Store) GetTeam(ctx context.Context, name string) (team.Team, error) {
+	t, err := scanTeam(s.db.QueryRowContext(ctx, s.q(`SELECT `+teamColumns+` FROM teams WHERE name = ?`), name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return team.Team{}, fault.NotFound("team", name)
+	}
+	if err != nil {
+		return team.Team{}, fmt.Errorf("get team: %w", err)
+	}
+	ts := []team.Team{t}
+	if err := s.loadTeamChildren(ctx, ts, []string{name}); err != nil {
+		return team.Team{}, err
+	}
+	return ts[0], nil
+}
+
+// ListTeams returns up to limit teams with names after `after`, by name.
+func (s *Store) ListTeams(ctx context.Context, after string, limit int) ([]team.Team, error) {
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+teamColumns+` FROM teams WHERE name > ? ORDER BY name LIMIT ?`), after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list teams: %w", err)
+	}
+	defer rows.Close()
+	ts := []team.Team{}
+	var names []string
+	for rows.Next() {
+		t, err := scanTeam(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan team: %w", err)
+		}
+		ts = append(ts, t)
+		names = append(names, t.Name)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list teams: %w", err)
+	}
+	if len(ts) == 0 {
+		return ts, nil
+	}
+	return ts, s.loadTeamChildren(ctx, ts, names)
+}
+
+// loadTeamChildren fills members and quotas of ts (sorted by name, as names).
+func (s *Store) loadTeamChildren(ctx context.Context, ts []team.Team, names []string) error {
+	idx := make(map[string]int, len(ts))
+	for i, t := range ts {
+		idx[t.Name] = i
+	}
+	lo, hi := names[0], names[len(names)-1]
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT team, subject, role FROM team_members WHERE team >= ? AND team <= ? ORDER BY team, position`), lo, hi)
+	if err != nil {
+		return fmt.Errorf("load members: %w", err)
+	}
+	for rows.Next() {
+		var tn, subj, role string
+		if err := rows.Scan(&tn, &subj, &role); err != nil {
+			rows.Close()
+			return fmt.Errorf("scan member: %w", err)
+		}
+		if i, ok := idx[tn]; ok {
+			ts[i].Members = append(ts[i].Members, identity.Member{Subject: subj, Role: identity.Role(role)})
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	rows, err = s.db.QueryContext(ctx, s.q(`SELECT team, gpu_type, nominal, borrowing_limit FROM team_gpu_quotas WHERE team >= ? AND team <= ? ORDER BY team, position`), lo, hi)
+	if err != nil {
+		return fmt.Errorf("load quotas: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var tn string
+		var q team.GPUQuota
+		if err := rows.Scan(&tn, &q.GPUType, &q.Nominal, &q.BorrowingLimit); err != nil {
+			return fmt.Errorf("scan quota: %w", err)
+		}
+		if i, ok := idx[tn]; ok {
+			ts[i].GPUQuota = append(ts[i].GPUQuota, q)
+		}
+	}
+	return rows.Err()
+}
+
+// UpdateTeam replaces a team's fields if its version is still ifVersion.
+func (s *Store) UpdateTeam(ctx context.Context, t team.Team, ifVersion int64) (team.Team, error) {
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, `UPDATE teams SET display_name = ?, description = ?, backstage_group = ?, cost_center = ?, updated_at = ?, version = ?
+			WHERE name = ? AND version = ?`,
+			t.DisplayName, t.Description, t.BackstageGroup, t.CostCenter, micros(t.UpdatedAt), t.Version, t.Name, ifVersion)
+		if err != nil {
+			return fmt.Errorf("update team: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return s.missingOrStale(ctx, tx, t.Name)
+		}
+		return s.writeTeamChildren(ctx, tx, t)
+	})
+	if err != nil {
+		return team.Team{}, err
+	}
+	return t, nil
+}
+
+func (s *Store) missingOrStale(ctx context.Context, tx *sql.Tx, name string) error {
+	var n int
+	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM teams WHERE name = ?`), name).Scan(&n); err != nil {
+		return fmt.Errorf("check team: %w", err)
+	}
+	if n == 0 {
+		return fault.NotFound("team", name)
+	}
+	return fault.New(fault.ErrPreconditionFailed, "team %q changed since you read it; read it again and reapply your change", name)
+}
+
+// DeleteTeam deletes a team (and, by cascade, its members and quotas) if its
+// version is still ifVersion (0 = any).
+func (s *Store) DeleteTeam(ctx context.Context, name string, ifVersion int64) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		q, args := `DELETE FROM teams WHERE name = ?`, []any{name}
+		if ifVersion != 0 {
+			q, args = q+` AND version = ?`, append(args, ifVersion)
+		}
+		res, err := s.exec(ctx, tx, q, args...)
+		if err != nil {
+			return fmt.Errorf("delete team: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return s.missingOrStale(ctx, tx, name)
+		}
+		return nil
+	})
+}

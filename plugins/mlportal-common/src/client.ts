@@ -1,0 +1,221 @@
+import { MlportalApiError } from './errors';
+import type {
+  AuditEventList,
+  Identity,
+  IssuedToken,
+  ListAuditEventsQuery,
+  ListTeamsQuery,
+  ListTokensQuery,
+  Team,
+  TeamCreate,
+  TeamList,
+  TeamUpdate,
+  TokenCreate,
+  TokenList,
+  Version,
+} from './types';
+
+/** Options of {@link MlportalApiClient}. */
+export interface MlportalApiClientOptions {
+  /**
+   * The URL under which the API's `/v1/...` paths live:
+   * `http://mlportal:8080/api` to call the Go API directly, or
+   * `<backstage backend>/api/mlportal` to call it through the Backstage backend plugin.
+   */
+  baseUrl: string | (() => Promise<string>);
+  /** The fetch to use; the global one by default. */
+  fetch?: typeof fetch;
+  /** The bearer token of each request; no Authorization header when it resolves to undefined. */
+  getToken: () => Promise<string | undefined>;
+}
+
+/** A resource together with the ETag to send back in `If-Match`. */
+export interface Versioned<T> {
+  value: T;
+  etag: string | undefined;
+}
+
+/** Options of a POST that may be retried. */
+export interface IdempotentRequestOptions {
+  /** Replays of the same key and body return the first response. */
+  idempotencyKey?: string;
+}
+
+/** Options of a request guarded by the resource's version. */
+export interface ConditionalRequestOptions {
+  /** The ETag last read; the server refuses with 412 when the resource changed since. */
+  ifMatch?: string;
+}
+
+type Query = Record<string, string | number | boolean | undefined>;
+
+interface RequestSpec {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  /** A path of the OpenAPI document below `/api`, e.g. `/v1/teams`. */
+  path: string;
+  query?: Query;
+  body?: unknown;
+  headers?: Record<string, string | undefined>;
+}
+
+/**
+ * A typed client of the mlportal API, one method per operation of
+ * internal/api/openapi.yaml. Failed calls throw {@link MlportalApiError}.
+ * It does not retry, and it does not page through lists on its own.
+ */
+export class MlportalApiClient {
+  private readonly baseUrl: MlportalApiClientOptions['baseUrl'];
+  private readonly fetchImpl: typeof fetch;
+  private readonly getToken: MlportalApiClientOptions['getToken'];
+
+  constructor(options: MlportalApiClientOptions) {
+    this.baseUrl = options.baseUrl;
+    this.fetchImpl = options.fetch ?? ((input, init) => fetch(input, init));
+    this.getToken = options.getToken;
+  }
+
+  /** GET /api/v1/whoami — the caller's identity, groups and grants. */
+  async whoAmI(): Promise<Identity> {
+    return (await this.send<Identity>({ method: 'GET', path: '/v1/whoami' })).body;
+  }
+
+  /** GET /api/v1/version */
+  async getVersion(): Promise<Version> {
+    return (await this.send<Version>({ method: 'GET', path: '/v1/version' })).body;
+  }
+
+  /** GET /api/v1/teams — a page of teams ordered by name. */
+  async listTeams(query: ListTeamsQuery = {}): Promise<TeamList> {
+    return (await this.send<TeamList>({ method: 'GET', path: '/v1/teams', query })).body;
+  }
+
+  /** GET /api/v1/teams/{team} */
+  async getTeam(name: string): Promise<Versioned<Team>> {
+    const { body, etag } = await this.send<Team>({
+      method: 'GET',
+      path: `/v1/teams/${encodeURIComponent(name)}`,
+    });
+    return { value: body, etag };
+  }
+
+  /** POST /api/v1/teams (platform admins). */
+  async createTeam(
+    team: TeamCreate,
+    options: IdempotentRequestOptions = {},
+  ): Promise<Versioned<Team>> {
+    const { body, etag } = await this.send<Team>({
+      method: 'POST',
+      path: '/v1/teams',
+      body: team,
+      headers: { 'Idempotency-Key': options.idempotencyKey },
+    });
+    return { value: body, etag };
+  }
+
+  /** PUT /api/v1/teams/{team} — replaces the mutable fields, guarded by `If-Match`. */
+  async updateTeam(
+    name: string,
+    team: TeamUpdate,
+    options: ConditionalRequestOptions = {},
+  ): Promise<Versioned<Team>> {
+    const { body, etag } = await this.send<Team>({
+      method: 'PUT',
+      path: `/v1/teams/${encodeURIComponent(name)}`,
+      body: team,
+      headers: { 'If-Match': options.ifMatch },
+    });
+    return { value: body, etag };
+  }
+
+  /** DELETE /api/v1/teams/{team} (platform admins). */
+  async deleteTeam(name: string, options: ConditionalRequestOptions = {}): Promise<void> {
+    await this.send<void>({
+      method: 'DELETE',
+      path: `/v1/teams/${encodeURIComponent(name)}`,
+      headers: { 'If-Match': options.ifMatch },
+    });
+  }
+
+  /** POST /api/v1/tokens — the secret is in the answer, once. */
+  async createToken(
+    token: TokenCreate,
+    options: IdempotentRequestOptions = {},
+  ): Promise<IssuedToken> {
+    return (
+      await this.send<IssuedToken>({
+        method: 'POST',
+        path: '/v1/tokens',
+        body: token,
+        headers: { 'Idempotency-Key': options.idempotencyKey },
+      })
+    ).body;
+  }
+
+  /** GET /api/v1/tokens */
+  async listTokens(query: ListTokensQuery = {}): Promise<TokenList> {
+    return (await this.send<TokenList>({ method: 'GET', path: '/v1/tokens', query })).body;
+  }
+
+  /** DELETE /api/v1/tokens/{tokenId} */
+  async revokeToken(tokenId: string): Promise<void> {
+    await this.send<void>({
+      method: 'DELETE',
+      path: `/v1/tokens/${encodeURIComponent(tokenId)}`,
+    });
+  }
+
+  /** GET /api/v1/audit (platform admins), newest first. */
+  async listAuditEvents(query: ListAuditEventsQuery = {}): Promise<AuditEventList> {
+    return (await this.send<AuditEventList>({ method: 'GET', path: '/v1/audit', query })).body;
+  }
+
+  private async send<T>(spec: RequestSpec): Promise<{ body: T; etag: string | undefined }> {
+    const base =
+      typeof this.baseUrl === 'string' ? this.baseUrl : await this.baseUrl();
+    const url = `${base.replace(/\/+$/, '')}${spec.path}${queryString(spec.query)}`;
+
+    const headers: Record<string, string> = { Accept: 'application/json' };
+    for (const [name, value] of Object.entries(spec.headers ?? {})) {
+      if (value !== undefined) headers[name] = value;
+    }
+    const token = await this.getToken();
+    if (token) headers.Authorization = `Bearer ${token}`;
+    let body: string | undefined;
+    if (spec.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(spec.body);
+    }
+
+    let response: Response;
+    try {
+      response = await this.fetchImpl(url, { method: spec.method, headers, body });
+    } catch (error) {
+      throw new MlportalApiError({
+        status: 503,
+        code: 'unavailable',
+        message: `could not reach the mlportal API at ${base}: ${String(
+          (error as Error)?.message ?? error,
+        )}`,
+        cause: error,
+      });
+    }
+    if (!response.ok) {
+      throw await MlportalApiError.fromResponse(response);
+    }
+    const etag = response.headers.get('etag') ?? undefined;
+    if (response.status === 204) {
+      return { body: undefined as T, etag };
+    }
+    return { body: (await response.json()) as T, etag };
+  }
+}
+
+function queryString(query: Query | undefined): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined) params.append(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}

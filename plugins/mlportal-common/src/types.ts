@@ -1,0 +1,37 @@
+import type { components, operations } from './generated/schema';
+
+/** Named aliases of the generated OpenAPI schemas, for readable signatures. */
+type Schemas = components['schemas'];
+
+export type Identity = Schemas['Identity'];
+export type Grant = Schemas['Grant'];
+export type Verb = Schemas['Verb'];
+export type Role = Schemas['Role'];
+export type Team = Schemas['Team'];
+export type TeamCreate = Schemas['TeamCreate'];
+export type TeamUpdate = Schemas['TeamUpdate'];
+export type TeamList = Schemas['TeamList'];
+export type Member = Schemas['Member'];
+export type GPUQuota = Schemas['GPUQuota'];
+export type Token = Schemas['Token'];
+export type TokenCreate = Schemas['TokenCreate'];
+export type IssuedToken = Schemas['IssuedToken'];
+export type TokenList = Schemas['TokenList'];
+export type AuditEvent = Schemas['AuditEvent'];
+export type AuditEventList = Schemas['AuditEventList'];
+export type AuditOutcome = Schemas['AuditOutcome'];
+export type Version = Schemas['Version'];
+export type Health = Schemas['Health'];
+export type ErrorResponse = Schemas['ErrorResponse'];
+export type ErrorCode = Schemas['ErrorBody']['code'];
+export type FieldError = Schemas['FieldError'];
+
+type QueryOf<K extends keyof operations> = operations[K]['parameters'] extends {
+  query?: infer Q;
+}
+  ? NonNullable<Q>
+  : never;
+
+export type ListTeamsQuery = QueryOf<'listTeams'>;
+export type ListTokensQuery = QueryOf<'listTokens'>;
+export type ListAuditEventsQuery = QueryOf<'listAuditEvents'>;

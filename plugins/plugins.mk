@@ -1,0 +1,27 @@
+# Make targets of the Backstage plugins (plugins/), included by the top-level Makefile.
+# Paths are relative to the repository root, where make runs.
+
+PLUGINS_DIR   ?= plugins
+PLUGINS_STAMP := $(PLUGINS_DIR)/node_modules/.mlportal-install-stamp
+PLUGINS_MANIFESTS := $(PLUGINS_DIR)/package-lock.json $(PLUGINS_DIR)/package.json \
+	$(PLUGINS_DIR)/mlportal-backend/package.json $(PLUGINS_DIR)/mlportal-common/package.json
+
+.PHONY: plugins-install plugins-generate plugins-check-generated plugins-tsc test-plugins
+
+plugins-install: $(PLUGINS_STAMP) ## Install the plugins' npm dependencies (npm ci; skipped while node_modules matches package-lock.json)
+
+$(PLUGINS_STAMP): $(PLUGINS_MANIFESTS) ## (file) stamp of the last npm ci, newer than the lockfile while installed
+	cd $(PLUGINS_DIR) && npm ci --no-audit --no-fund
+	touch $@
+
+plugins-generate: plugins-install ## Regenerate the plugins' TypeScript API types from internal/api/openapi.yaml
+	cd $(PLUGINS_DIR) && npm run generate
+
+plugins-check-generated: plugins-install ## Fail when the plugins' generated TypeScript types are stale against the OpenAPI document
+	cd $(PLUGINS_DIR) && npm run generate:check
+
+plugins-tsc: plugins-install ## Type-check the plugins
+	cd $(PLUGINS_DIR) && npm run tsc
+
+test-plugins: plugins-install build ## Run the plugins' tests (unit, and integration against a real bin/mlportal)
+	cd $(PLUGINS_DIR) && CI=true MLPORTAL_BIN=$(CURDIR)/bin/mlportal npm test
