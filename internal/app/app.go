@@ -46,20 +46,42 @@ type Options struct {
 	Ready func(url string)
 }
 
-// Run serves mlportal until ctx is cancelled.
-func Run(ctx context.Context, cfg config.Config, opt Options) error {
+// App is a wired mlportal server, ready to serve.
+type App struct {
+	cfg         config.Config
+	opt         Options
+	store       *store.Store
+	handler     http.Handler
+	adminToken  string
+	adminSource string
+}
+
+// New opens the store and wires the services and the HTTP handler.
+// Close releases what it opened.
+func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	if opt.Clock == nil {
 		opt.Clock = clock.Real{}
 	}
-	log := opt.Log
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	st, err := store.Open(ctx, cfg.Database.Driver, cfg.Database.DSN, store.Options{MaxOpenConns: cfg.Database.MaxOpenConns,
 		MaxIdleConns: cfg.Database.MaxIdleConns, ConnMaxLifetime: cfg.Database.ConnMaxLifetime.Duration})
 	if err != nil {
-		return fmt.Errorf("open the %s store: %w", cfg.Database.Driver, err)
+		return nil, fmt.Errorf("open the %s store: %w", cfg.Database.Driver, err)
 	}
-	defer st.Close()
+	a := &App{cfg: cfg, opt: opt, store: st}
+	if err := a.wire(ctx); err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
 
-	adminToken, adminSource, err := resolveAdminToken(cfg, opt.AdminToken)
+func (a *App) wire(ctx context.Context) error {
+	cfg, opt, st := a.cfg, a.opt, a.store
+	var err error
+	a.adminToken, a.adminSource, err = resolveAdminToken(cfg, opt.AdminToken)
 	if err != nil {
 		return err
 	}
@@ -71,7 +93,7 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	tokens, err := token.New(ctx, token.Config{
 		Admins: cfg.Auth.Admins, DefaultTTL: cfg.Auth.Tokens.DefaultTTL.Duration, MaxTTL: cfg.Auth.Tokens.MaxTTL.Duration,
 		BackstageKeys: keys, BackstageIssuer: cfg.Auth.Backstage.Issuer, BackstageAudience: cfg.Auth.Backstage.Audience,
-		BackstageMaxAge: cfg.Auth.Backstage.MaxTokenAge.Duration, AdminToken: adminToken,
+		BackstageMaxAge: cfg.Auth.Backstage.MaxTokenAge.Duration, AdminToken: a.adminToken,
 	}, st, st, teams, opt.Clock)
 	if err != nil {
 		return err
@@ -80,20 +102,46 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := httpapi.New(httpapi.Deps{
 		Auth: tokens, Teams: teams, Tokens: tokens, Audit: audit.NewService(st, opt.Clock),
-		Idempotency: idempotency.NewService(st, opt.Clock), Ready: st, Log: log, Registry: reg,
+		Idempotency: idempotency.NewService(st, opt.Clock), Ready: st, Log: opt.Log, Registry: reg,
 		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes),
 		Version:      httpapi.VersionInfo{Version: version.Version, Commit: version.Commit, GoVersion: version.GoVersion()},
 	})
 	if err != nil {
 		return err
 	}
+	a.handler = srv.Handler()
+	return nil
+}
 
+// Handler is the HTTP API.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// AdminToken is the admin secret in force ("" if none).
+func (a *App) AdminToken() string { return a.adminToken }
+
+// Close closes the store.
+func (a *App) Close() error { return a.store.Close() }
+
+// Run serves mlportal until ctx is cancelled.
+func Run(ctx context.Context, cfg config.Config, opt Options) error {
+	a, err := New(ctx, cfg, opt)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.Serve(ctx)
+}
+
+// Serve listens on the configured address and serves until ctx is
+// cancelled, then drains requests for up to the shutdown timeout.
+func (a *App) Serve(ctx context.Context) error {
+	cfg, opt, log := a.cfg, a.opt, a.opt.Log
 	ln, err := net.Listen("tcp", cfg.Server.Addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s (mlportal.server.addr or --addr): %w", cfg.Server.Addr, err)
 	}
 	hs := &http.Server{
-		Handler:           srv.Handler(),
+		Handler:           a.handler,
 		ReadTimeout:       cfg.Server.ReadTimeout.Duration,
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout.Duration,
 		WriteTimeout:      cfg.Server.WriteTimeout.Duration,
@@ -103,12 +151,12 @@ func Run(ctx context.Context, cfg config.Config, opt Options) error {
 	url := listenURL(cfg.Server.BaseURL, ln.Addr())
 	log.Info("mlportal serving", "addr", ln.Addr().String(), "url", url, "store", cfg.Database.Driver, "version", version.Version)
 	if opt.Banner != nil {
-		printBanner(opt.Banner, url, cfg, adminToken, adminSource)
+		printBanner(opt.Banner, url, cfg, a.adminToken, a.adminSource)
 	}
 	if opt.Ready != nil {
 		opt.Ready(url)
 	}
-	go purgeIdempotencyKeys(ctx, st, opt.Clock, log)
+	go purgeIdempotencyKeys(ctx, a.store, opt.Clock, log)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/mlportal/mlportal/internal/clock"
@@ -79,6 +80,9 @@ type Repository interface {
 type Service struct {
 	repo  Repository
 	clock clock.Clock
+
+	mu   sync.Mutex
+	last int64 // nanoseconds of the last id, so ids from one process never tie
 }
 
 // NewService returns a Service.
@@ -89,8 +93,12 @@ func NewService(repo Repository, clk clock.Clock) *Service {
 // Record stamps and stores an event.
 func (s *Service) Record(ctx context.Context, e Event) error {
 	now := s.clock.Now().UTC()
+	s.mu.Lock()
+	ns := max(now.UnixNano(), s.last+1)
+	s.last = ns
+	s.mu.Unlock()
 	e.Time = now
-	e.ID = NewID(now)
+	e.ID = NewID(time.Unix(0, ns))
 	if err := s.repo.AppendEvent(ctx, e); err != nil {
 		return fmt.Errorf("append audit event: %w", err)
 	}

@@ -35,7 +35,6 @@ $MLPORTAL_ADMIN_TOKEN, or generated on first start and kept in <data-dir>/admin-
 			}
 			if addr != "" {
 				cfg.Server.Addr = addr
-				cfg.Server.BaseURL = ""
 			}
 			if dataDir != "" {
 				cfg.DataDir = dataDir

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -53,52 +54,48 @@ func requestFault(err error) error {
 	kind := fault.ErrInvalid
 	var walk func(err error, prefix string)
 	walk = func(err error, prefix string) {
-		var multi openapi3.MultiError
-		var reqErr *openapi3filter.RequestError
 		var schemaErr *openapi3.SchemaError
 		var parseErr *openapi3filter.ParseError
-		switch {
-		case errors.As(err, &multi):
-			for _, e := range multi {
-				walk(e, prefix)
+		switch e := err.(type) {
+		case openapi3.MultiError:
+			for _, inner := range e {
+				walk(inner, prefix)
 			}
-		case errors.As(err, &reqErr) && reqErr.Parameter != nil:
-			name := reqErr.Parameter.Name
-			if errors.As(reqErr.Err, &parseErr) {
-				kind = errMalformed
-				fields = append(fields, fault.Field(name, "%s", parseErr.Reason))
-				return
-			}
-			if reqErr.Err != nil {
-				walk(reqErr.Err, name)
-				return
-			}
-			fields = append(fields, fault.Field(name, "%s", reqErr.Reason))
-		case errors.As(err, &reqErr) && reqErr.RequestBody != nil:
+		case *openapi3filter.RequestError:
 			switch {
-			case strings.Contains(reqErr.Reason, "Content-Type"):
+			case e.Parameter != nil && errors.As(e.Err, &parseErr):
+				kind = errMalformed
+				fields = append(fields, fault.Field(e.Parameter.Name, "%s", parseErr.Reason))
+			case e.Parameter != nil && e.Err != nil:
+				walk(e.Err, e.Parameter.Name)
+			case e.Parameter != nil:
+				fields = append(fields, fault.Field(e.Parameter.Name, "%s", e.Reason))
+			case strings.Contains(e.Reason, "Content-Type"):
 				kind = errUnsupportedMedia
 				fields = append(fields, fault.Field("Content-Type", "send application/json"))
-			case errors.As(reqErr.Err, &parseErr):
+			case errors.As(e.Err, &parseErr):
 				kind = errMalformed
 				fields = append(fields, fault.Field("body", "%s", strings.TrimPrefix(parseErr.Error(), "body: ")))
-			case reqErr.Err != nil:
-				walk(reqErr.Err, "")
+			case e.Err != nil:
+				walk(e.Err, "")
 			default:
-				fields = append(fields, fault.Field("body", "%s", reqErr.Reason))
+				fields = append(fields, fault.Field("body", "%s", e.Reason))
 			}
-		case errors.As(err, &schemaErr):
+		default:
+			if !errors.As(err, &schemaErr) {
+				fields = append(fields, fault.Field(orBody(prefix), "%s", err.Error()))
+				return
+			}
 			field := jsonPath(schemaErr.JSONPointer())
 			if prefix != "" {
 				field = prefix
 			}
 			reason := schemaErr.Reason
-			if field == "" {
-				field = "body"
+			if m := unsupportedRE.FindStringSubmatch(reason); m != nil {
+				// Name the unknown field itself, not its parent object.
+				field, reason = joinField(field, m[1]), "unknown field; the schema does not allow it"
 			}
-			fields = append(fields, fault.Field(field, "%s", reason))
-		default:
-			fields = append(fields, fault.Field(orBody(prefix), "%s", err.Error()))
+			fields = append(fields, fault.Field(orBody(field), "%s", reason))
 		}
 	}
 	walk(err, "")
@@ -109,6 +106,15 @@ func requestFault(err error) error {
 		return &fault.Error{Kind: errUnsupportedMedia, Message: "the request body must be application/json", Fields: fields}
 	}
 	return fault.Invalid(fmt.Sprintf("the request does not match the API (%d problem%s); see details", len(fields), plural(len(fields))), fields...)
+}
+
+var unsupportedRE = regexp.MustCompile(`^property "([^"]*)" is unsupported$`)
+
+func joinField(parent, child string) string {
+	if parent == "" {
+		return child
+	}
+	return parent + "." + child
 }
 
 func orBody(s string) string {

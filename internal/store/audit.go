@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mlportal/mlportal/internal/audit"
 )
@@ -38,6 +39,9 @@ func (s *Store) ListEvents(ctx context.Context, f audit.Filter, before string, l
 	if f.Target != "" {
 		if p, ok := strings.CutSuffix(f.Target, "*"); ok {
 			add(`target LIKE ? ESCAPE '\'`, likeEscape(p)+"%")
+			// SQLite's LIKE ignores ASCII case; this makes the prefix exact on both.
+			where = append(where, "substr(target, 1, ?) = ?")
+			args = append(args, utf8.RuneCountInString(p), p)
 		} else {
 			add("target = ?", f.Target)
 		}

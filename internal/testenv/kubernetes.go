@@ -36,6 +36,9 @@ var (
 func Kubernetes(t testing.TB) *Cluster {
 	t.Helper()
 	skipUnitTier(t, "the Kubernetes control plane")
+	if !mainCalled.Load() {
+		t.Fatal("testenv: the package's TestMain must call testenv.Main(m), which stops the control plane after the tests")
+	}
 	clusterOnce.Do(func() {
 		start := time.Now()
 		shared, sharedErr = startCluster()

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -26,6 +27,7 @@ const fixHint = "build the binaries with `make testenv` (or `bash internal/teste
 	"then re-run; see docs/testing.md"
 
 var (
+	mainCalled atomic.Bool
 	teardownMu sync.Mutex
 	teardowns  []func()
 )
@@ -42,6 +44,7 @@ func onTeardown(f func()) {
 //
 //	func TestMain(m *testing.M) { testenv.Main(m) }
 func Main(m *testing.M) {
+	mainCalled.Store(true)
 	code := m.Run()
 	failed.Store(code != 0)
 	teardownMu.Lock()

@@ -140,22 +140,34 @@ describe('mlportal backend plugin against a real mlportal server', () => {
   });
 
   it('(c) lets a platform admin create a team and passes a non-admin the Go 403', async () => {
-    const created = await request(backend.server)
-      .post('/api/mlportal/v1/teams')
-      .set('Authorization', bob)
-      .set('Idempotency-Key', randomUUID())
-      .send({
-        name: 'ml-research',
-        displayName: 'ML Research',
-        backstageGroup: 'group:default/ml-research',
-      });
-    expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({
+    const idempotencyKey = randomUUID();
+    const team = {
       name: 'ml-research',
       displayName: 'ML Research',
       backstageGroup: 'group:default/ml-research',
-    });
+    };
+    const create = () =>
+      request(backend.server)
+        .post('/api/mlportal/v1/teams')
+        .set('Authorization', bob)
+        .set('Idempotency-Key', idempotencyKey)
+        .send(team);
+    const created = await create();
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject(team);
+    expect(created.body.createdBy).toBe('user:default/bob');
     expect(created.headers.etag).toBeTruthy();
+    expect(created.headers.location).toBe('/api/v1/teams/ml-research');
+
+    // The Idempotency-Key reaches the Go API: a retry replays the first answer.
+    const retried = await create();
+    expect(retried.status).toBe(201);
+    expect(retried.body).toEqual(created.body);
+
+    const readByMember = await request(backend.server)
+      .get('/api/mlportal/v1/teams/ml-research')
+      .set('Authorization', alice);
+    expect(readByMember.status).toBe(200);
 
     const denied = await request(backend.server)
       .post('/api/mlportal/v1/teams')
@@ -166,6 +178,19 @@ describe('mlportal backend plugin against a real mlportal server', () => {
       error: expect.objectContaining({ code: 'permission_denied', message: expect.any(String) }),
       requestId: expect.any(String),
     });
+
+    // The Go audit trail, read with the admin token, names the Backstage users as actors.
+    const audit = await fetch(`${server.baseUrl}/api/v1/audit?target=teams/*`, {
+      headers: { Authorization: `Bearer ${server.adminToken}` },
+    });
+    expect(audit.status).toBe(200);
+    const { items } = (await audit.json()) as { items: Array<Record<string, unknown>> };
+    expect(items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ actor: 'user:default/bob', outcome: 'success', status: 201 }),
+        expect.objectContaining({ actor: 'user:default/alice', outcome: 'denied', status: 403 }),
+      ]),
+    );
   });
 
   it('passes query strings, If-Match and ETag through', async () => {
@@ -205,10 +230,21 @@ describe('mlportal backend plugin against a real mlportal server', () => {
       .post('/api/mlportal/v1/teams')
       .set('Authorization', bob)
       .send({ name: 'Not A DNS Label' });
-    expect(res.status).toBe(400);
+    expect(res.status).toBe(422);
+    expect(res.body.error.code).toBe('invalid_argument');
     expect(res.body.error.details).toEqual(
       expect.arrayContaining([expect.objectContaining({ field: expect.stringContaining('name') })]),
     );
+  });
+});
+
+describe('mlportal backend plugin configuration', () => {
+  it('refuses to start without mlportal.backstage.privateKey, naming the key', async () => {
+    await expect(
+      startTestBackend({
+        features: [mlportalPlugin, mockServices.rootConfig.factory({ data: {} })],
+      }),
+    ).rejects.toThrow(/mlportal\.backstage\.privateKey is not set/);
   });
 });
 

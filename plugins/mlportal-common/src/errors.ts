@@ -134,7 +134,7 @@ export function codeForStatus(status: number): ErrorCode {
     case 415:
       return 'unsupported_media_type';
     case 422:
-      return 'idempotency_key_reused';
+      return 'invalid_argument';
     case 429:
       return 'rate_limited';
     case 502:

@@ -12,6 +12,9 @@ export const FORWARDED_RESPONSE_HEADERS = [
   'x-request-id',
 ];
 
+/** How long the health route waits for GET /readyz. */
+const PROBE_TIMEOUT_MS = 5_000;
+
 /** A request to forward to the Go API. */
 export interface UpstreamRequest {
   method: string;
@@ -68,7 +71,7 @@ export class MlportalUpstream {
   /** Whether the Go API answers `GET /readyz` with 200. Never throws. */
   async probe(): Promise<{ reachable: boolean; detail: string }> {
     try {
-      const response = await this.call('/readyz', { method: 'GET' });
+      const response = await this.call('/readyz', { method: 'GET' }, PROBE_TIMEOUT_MS);
       await response.body?.cancel();
       return response.ok
         ? { reachable: true, detail: 'ok' }
@@ -78,11 +81,11 @@ export class MlportalUpstream {
     }
   }
 
-  private async call(path: string, init: RequestInit): Promise<Response> {
+  private async call(path: string, init: RequestInit, timeoutMs = this.timeoutMs): Promise<Response> {
     try {
       return await this.fetchImpl(`${this.baseUrl}${path}`, {
         ...init,
-        signal: AbortSignal.timeout(this.timeoutMs),
+        signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {
       throw new ServiceUnavailableError(

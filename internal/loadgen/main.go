@@ -1,0 +1,164 @@
+// Command loadgen measures mlportal's authenticated request path end to end:
+// it starts the real server binary on a free 127.0.0.1 port for each backend
+// (SQLite in a temporary data dir; PostgreSQL in a fresh database on the
+// server named by MLPORTAL_TEST_POSTGRES_DSN, dropped afterwards), issues an
+// mlportal API token, seeds teams, then runs closed-loop workers against
+// GET /api/v1/teams?limit=20 (read) and POST /api/v1/teams (write, unique
+// names) and prints throughput and latency percentiles per backend and
+// operation.
+//
+//	go run ./internal/loadgen -bin ./bin/mlportal [-duration 20s] [-concurrency 32] [-mix read,write] [-markdown FILE]
+//
+// It only ever talks to 127.0.0.1 and to the server it started, and every
+// phase is bounded by -duration and -max-requests. It does not assert
+// targets: docs/benchmarks.md compares the numbers with them. The load
+// generator and the server share the machine, so the numbers are a lower
+// bound of what the server alone could do.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	bin         string
+	duration    time.Duration
+	warmup      time.Duration
+	concurrency int
+	maxRequests int
+	seed        int
+	mix         []string
+	backends    []string
+	postgresDSN string
+	markdown    string
+}
+
+func main() {
+	var o options
+	var mix, backends string
+	flag.StringVar(&o.bin, "bin", "./bin/mlportal", "the mlportal binary to start (make build)")
+	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measured time per backend and operation")
+	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured time before each measured phase")
+	flag.IntVar(&o.concurrency, "concurrency", 32, "closed-loop workers (each has one request in flight)")
+	flag.IntVar(&o.maxRequests, "max-requests", 1_000_000, "upper bound of requests per phase")
+	flag.IntVar(&o.seed, "seed", 200, "teams created before the measured phases")
+	flag.StringVar(&mix, "mix", "read,write", "operations to run, in order: read (GET teams), write (POST teams)")
+	flag.StringVar(&backends, "backends", "", "comma-separated: sqlite,postgres (default: sqlite, plus postgres when MLPORTAL_TEST_POSTGRES_DSN is set)")
+	flag.StringVar(&o.markdown, "markdown", "", "also write the results as a Markdown table to this file")
+	flag.Parse()
+	o.postgresDSN = os.Getenv("MLPORTAL_TEST_POSTGRES_DSN")
+	o.mix = split(mix)
+	o.backends = split(backends)
+	if len(o.backends) == 0 {
+		o.backends = []string{"sqlite"}
+		if o.postgresDSN != "" {
+			o.backends = append(o.backends, "postgres")
+		}
+	}
+	if err := o.validate(); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	results, err := run(ctx, o)
+	printTable(os.Stdout, o, results)
+	if err == nil && o.markdown != "" {
+		err = writeMarkdown(o, results)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+func split(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+func (o options) validate() error {
+	if _, err := os.Stat(o.bin); err != nil {
+		return fmt.Errorf("-bin: %w (run make build)", err)
+	}
+	if o.duration <= 0 || o.duration > time.Hour || o.warmup < 0 || o.warmup > time.Minute {
+		return fmt.Errorf("-duration must be in (0, 1h] and -warmup in [0, 1m]")
+	}
+	if o.concurrency < 1 || o.concurrency > 1024 || o.maxRequests < 1 || o.seed < 0 || o.seed > 100_000 {
+		return fmt.Errorf("-concurrency must be 1..1024, -max-requests ≥ 1 and -seed 0..100000")
+	}
+	for _, m := range o.mix {
+		if m != "read" && m != "write" {
+			return fmt.Errorf("-mix: unknown operation %q (want read, write)", m)
+		}
+	}
+	for _, b := range o.backends {
+		switch {
+		case b == "postgres" && o.postgresDSN == "":
+			return fmt.Errorf("-backends postgres needs MLPORTAL_TEST_POSTGRES_DSN (bash internal/testenv/postgres.sh prints it)")
+		case b != "sqlite" && b != "postgres":
+			return fmt.Errorf("-backends: unknown backend %q (want sqlite, postgres)", b)
+		}
+	}
+	return nil
+}
+
+// run measures every backend in turn; it returns what it measured so far
+// when one fails.
+func run(ctx context.Context, o options) ([]result, error) {
+	var results []result
+	for _, backend := range o.backends {
+		fmt.Fprintf(os.Stderr, "loadgen: %s: starting %s\n", backend, o.bin)
+		rs, err := runBackend(ctx, o, backend)
+		results = append(results, rs...)
+		if err != nil {
+			return results, fmt.Errorf("%s: %w", backend, err)
+		}
+	}
+	return results, nil
+}
+
+func runBackend(ctx context.Context, o options, backend string) (_ []result, err error) {
+	srv, err := startServer(ctx, o, backend)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if serr := srv.stop(); serr != nil && err == nil {
+			err = serr
+		}
+	}()
+	c := newClient(srv.url, o.concurrency)
+	if err := c.login(ctx, srv.adminToken); err != nil {
+		return nil, err
+	}
+	if err := c.seedTeams(ctx, o.seed); err != nil {
+		return nil, err
+	}
+	var results []result
+	for _, op := range o.mix {
+		fmt.Fprintf(os.Stderr, "loadgen: %s: %s for %s (+%s warm-up) with %d workers\n", backend, op, o.duration, o.warmup, o.concurrency)
+		if o.warmup > 0 {
+			c.phase(ctx, op, "warm", o.warmup, o.concurrency, o.maxRequests)
+		}
+		r := c.phase(ctx, op, "run", o.duration, o.concurrency, o.maxRequests)
+		r.backend = backend
+		results = append(results, r)
+		if err := ctx.Err(); err != nil {
+			return results, err
+		}
+	}
+	return results, nil
+}
