@@ -38,8 +38,8 @@ import (
 
 const benchAdminToken = "mlp_admin_benchmarkbenchmarkbenchmark"
 
-// seedTeams matches the load generator's seed.
-const seedTeams = 200
+// benchSeedTeams matches the load generator's seed.
+const benchSeedTeams = 200
 
 // benchServer is a server over a fresh store and the bearer token to call it with.
 type benchServer struct {
@@ -88,15 +88,15 @@ func newBenchServer(b *testing.B) *benchServer {
 		b.Fatalf("issue token: %v %s", err, rec.Body)
 	}
 	s.bearer = issued.Token
-	for i := range seedTeams {
-		if rec := s.do("POST", "/api/v1/teams", s.bearer, teamBody(fmt.Sprintf("seed-%04d", i)), nil); rec.Code != http.StatusCreated {
+	for i := range benchSeedTeams {
+		if rec := s.do("POST", "/api/v1/teams", s.bearer, benchTeamBody(fmt.Sprintf("seed-%04d", i)), nil); rec.Code != http.StatusCreated {
 			b.Fatalf("seed team %d: %d %s", i, rec.Code, rec.Body)
 		}
 	}
 	return s
 }
 
-func teamBody(name string) string {
+func benchTeamBody(name string) string {
 	return `{"name":"` + name + `","displayName":"Benchmark team"}`
 }
 
@@ -155,10 +155,10 @@ func cpuTime() int64 {
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
 
-// names hands out team names unique across every sub-benchmark and run.
-var names atomic.Int64
+// benchNames hands out team names unique across every sub-benchmark and run.
+var benchNames atomic.Int64
 
-func uniqueTeam(prefix string) string { return fmt.Sprintf("%s-%09d", prefix, names.Add(1)) }
+func benchUniqueTeam(prefix string) string { return fmt.Sprintf("%s-%09d", prefix, benchNames.Add(1)) }
 
 // BenchmarkRequestPath measures whole authenticated requests: middleware,
 // token verification and revocation lookup, OpenAPI validation, handler and
@@ -177,7 +177,7 @@ func BenchmarkRequestPath(b *testing.B) {
 	})
 	b.Run("POST_teams", func(b *testing.B) {
 		s.expect(b, http.StatusCreated, func(int) *httptest.ResponseRecorder {
-			return s.do("POST", "/api/v1/teams", s.bearer, teamBody(uniqueTeam("post")), nil)
+			return s.do("POST", "/api/v1/teams", s.bearer, benchTeamBody(benchUniqueTeam("post")), nil)
 		})
 	})
 	// The parallel variants show contention across GOMAXPROCS goroutines
@@ -199,7 +199,7 @@ func BenchmarkRequestPath(b *testing.B) {
 		defer reportCPU(b)()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if rec := s.do("POST", "/api/v1/teams", s.bearer, teamBody(uniqueTeam("ppost")), nil); rec.Code != http.StatusCreated {
+				if rec := s.do("POST", "/api/v1/teams", s.bearer, benchTeamBody(benchUniqueTeam("ppost")), nil); rec.Code != http.StatusCreated {
 					b.Errorf("status %d: %s", rec.Code, rec.Body)
 					return
 				}
@@ -240,18 +240,18 @@ func BenchmarkMiddleware(b *testing.B) {
 	})
 	b.Run("POST_teams_idempotency_key", func(b *testing.B) {
 		s.expect(b, http.StatusCreated, func(int) *httptest.ResponseRecorder {
-			name := uniqueTeam("idem")
-			return s.do("POST", "/api/v1/teams", s.bearer, teamBody(name), http.Header{"Idempotency-Key": {name}})
+			name := benchUniqueTeam("idem")
+			return s.do("POST", "/api/v1/teams", s.bearer, benchTeamBody(name), http.Header{"Idempotency-Key": {name}})
 		})
 	})
 	b.Run("POST_teams_idempotent_replay", func(b *testing.B) {
-		name := uniqueTeam("replay")
+		name := benchUniqueTeam("replay")
 		h := http.Header{"Idempotency-Key": {name}}
-		if rec := s.do("POST", "/api/v1/teams", s.bearer, teamBody(name), h); rec.Code != http.StatusCreated {
+		if rec := s.do("POST", "/api/v1/teams", s.bearer, benchTeamBody(name), h); rec.Code != http.StatusCreated {
 			b.Fatalf("first request: %d %s", rec.Code, rec.Body)
 		}
 		s.expect(b, http.StatusCreated, func(int) *httptest.ResponseRecorder {
-			rec := s.do("POST", "/api/v1/teams", s.bearer, teamBody(name), h)
+			rec := s.do("POST", "/api/v1/teams", s.bearer, benchTeamBody(name), h)
 			if rec.Header().Get("Idempotent-Replayed") != "true" {
 				b.Fatalf("not replayed: %d %s", rec.Code, rec.Body)
 			}

@@ -26,13 +26,13 @@ const adminToken = "test-admin-secret"
 
 // env is a real mlportal (SQLite store, real services) behind httptest.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	clock  *clock.Fake
 	bsPriv ed25519.PrivateKey
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
@@ -99,6 +99,12 @@ func (r resp) fields() []string {
 // do sends a request; body may be a string (sent raw) or a value (JSON).
 func (e *env) do(method, path, token string, body any, headers ...string) resp {
 	e.t.Helper()
+	return e.doT(e.t, method, path, token, body, headers...)
+}
+
+// doT is do reporting failures to t (a fuzz target's own T).
+func (e *env) doT(t testing.TB, method, path, token string, body any, headers ...string) resp {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -112,7 +118,7 @@ func (e *env) do(method, path, token string, body any, headers ...string) resp {
 	}
 	req, err := http.NewRequest(method, e.url+path, rd)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -125,7 +131,7 @@ func (e *env) do(method, path, token string, body any, headers ...string) resp {
 	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
-		e.t.Fatal(err)
+		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
@@ -135,7 +141,7 @@ func (e *env) do(method, path, token string, body any, headers ...string) resp {
 }
 
 // must fails the test unless the response has the wanted status.
-func (r resp) must(t *testing.T, status int) resp {
+func (r resp) must(t testing.TB, status int) resp {
 	t.Helper()
 	if r.status != status {
 		t.Fatalf("status %d, want %d: %s", r.status, status, r.raw)

@@ -98,6 +98,9 @@ type result struct {
 	requests, errors   int
 	elapsed            time.Duration
 	p50, p90, p99, max time.Duration
+	// CPU time (user+system) per request of the server and of the load
+	// generator: what the machine spent, however busy it was otherwise.
+	serverCPU, loadgenCPU time.Duration
 }
 
 func (r result) rate() float64 {

@@ -153,8 +153,13 @@ func runBackend(ctx context.Context, o options, backend string) (_ []result, err
 		if o.warmup > 0 {
 			c.phase(ctx, op, "warm", o.warmup, o.concurrency, o.maxRequests)
 		}
+		srv0, gen0 := srv.cpuTime(), cpuTime("self")
 		r := c.phase(ctx, op, "run", o.duration, o.concurrency, o.maxRequests)
 		r.backend = backend
+		if r.requests > 0 {
+			r.serverCPU = (srv.cpuTime() - srv0) / time.Duration(r.requests)
+			r.loadgenCPU = (cpuTime("self") - gen0) / time.Duration(r.requests)
+		}
 		results = append(results, r)
 		if err := ctx.Err(); err != nil {
 			return results, err

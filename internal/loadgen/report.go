@@ -9,11 +9,18 @@ import (
 	"time"
 )
 
-var header = []string{"backend", "operation", "requests", "errors", "req/s", "p50", "p90", "p99", "max"}
+var header = []string{"backend", "operation", "requests", "errors", "req/s", "p50", "p90", "p99", "max", "server CPU/req", "loadgen CPU/req"}
 
 func (r result) row() []string {
 	return []string{r.backend, r.operation, fmt.Sprint(r.requests), fmt.Sprint(r.errors), fmt.Sprintf("%.0f", r.rate()),
-		ms(r.p50), ms(r.p90), ms(r.p99), ms(r.max)}
+		ms(r.p50), ms(r.p90), ms(r.p99), ms(r.max), us(r.serverCPU), us(r.loadgenCPU)}
+}
+
+func us(d time.Duration) string {
+	if d == 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }

@@ -41,8 +41,9 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, key, requestHash stri
 		return nil
 	})
 	if isUniqueViolation(err) {
-		// Another request reserved the key between our read and insert.
-		return &idempotency.Record{RequestHash: requestHash}, nil
+		// Another request reserved the key between our read and insert; its
+		// record is committed now, so reading again returns it.
+		return s.ReserveIdempotencyKey(ctx, key, requestHash, now, notBefore)
 	}
 	return existing, err
 }

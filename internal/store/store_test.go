@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -131,7 +132,12 @@ func TestMigrationsApplyOnce(t *testing.T) {
 // Replicas (or a server and a CLI on one data directory) may start together.
 func TestConcurrentOpenMigratesOnce(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, driver, dsn string) {
-		errs := make([]error, 4)
+		if driver == SQLite {
+			// The file exists, as an earlier version leaves it. (Processes racing
+			// to create a new file can get SQLITE_BUSY switching it to WAL.)
+			createWALFile(t, dsn)
+		}
+		errs := make([]error, 16)
 		concurrently(len(errs), func(i int) {
 			s, err := Open(t.Context(), driver, dsn, Options{})
 			if err == nil {
@@ -149,6 +155,22 @@ func TestConcurrentOpenMigratesOnce(t *testing.T) {
 			t.Errorf("schema_migrations has %d rows, want 1", n)
 		}
 	})
+}
+
+// createWALFile creates an empty SQLite database in WAL mode.
+func createWALFile(t *testing.T, path string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	db, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(t.Context(), "PRAGMA journal_mode=WAL"); err != nil {
+		t.Fatalf("create %s: %v", path, err)
+	}
 }
 
 func TestOpenUnknownDriver(t *testing.T) {

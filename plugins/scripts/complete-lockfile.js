@@ -18,7 +18,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 
-const lockPath = path.resolve(__dirname, '../package-lock.json');
+const lockPath = process.env.LOCKFILE ?? path.resolve(__dirname, '../package-lock.json');
 const OS = ['darwin', 'linux', 'win32', 'android', 'freebsd', 'openbsd', 'netbsd', 'sunos', 'aix', 'openharmony'];
 const CPU = ['arm64', 'x64', 'ia32', 'arm', 'ppc64', 's390x', 'riscv64', 'loong64', 'mips64el', 'wasm32'];
 
@@ -59,11 +59,11 @@ for (const [parentKey, parent] of Object.entries(packages)) {
     }
     const rootKey = `node_modules/${name}`;
     const key = packages[rootKey] ? `${parentKey}/node_modules/${name}` : rootKey;
+    // Keys in the order npm writes them: version, then alphabetical.
+    const fields = { ...(parent.dev ? { dev: true } : {}), optional: true, ...platformOf(name) };
     packages[key] = {
       version: spec,
-      ...(parent.dev ? { dev: true } : {}),
-      optional: true,
-      ...platformOf(name),
+      ...Object.fromEntries(Object.entries(fields).sort(([a], [b]) => a.localeCompare(b))),
     };
     added.push(`${key}@${spec}`);
   }

@@ -60,7 +60,9 @@ async function startBackend(mlportal: { baseUrl: string; privateKey: string }) {
       userInfo,
       // As in a real backend: a request without credentials has none.
       mockServices.httpAuth.factory({ defaultCredentials: mockCredentials.none() }),
-      mockServices.rootConfig.factory({ data: { mlportal: { backstage: mlportal } } }),
+      mockServices.rootConfig.factory({
+        data: { mlportal: { backstage: { ...mlportal, keyId: 'plugin-test' } } },
+      }),
     ],
   });
 }
@@ -109,7 +111,8 @@ describe('mlportal backend plugin against a real mlportal server', () => {
       .set('Authorization', mockCredentials.service.header());
     expect(res.status).toBe(200);
     expect(res.body.kind).toBe('backstage-service');
-    expect(res.body.subject).toContain('test-service');
+    expect(res.body.subject).toBe('external:test-service');
+    expect(res.body.groups).toEqual([]);
   });
 
   it('lets other backend plugins call the Go API as themselves through mlportal.client', async () => {
@@ -117,7 +120,7 @@ describe('mlportal backend plugin against a real mlportal server', () => {
     const client = await probeClients!.forCredentials(credentials);
     const identity = await client.whoAmI();
     expect(identity.kind).toBe('backstage-service');
-    expect(identity.subject).toContain('probe');
+    expect(identity.subject).toBe('plugin:probe');
     await expect(client.getTeam('no-such-team')).rejects.toMatchObject({
       name: 'MlportalApiError',
       status: 404,

@@ -2,6 +2,7 @@ import {
   coreServices,
   createServiceFactory,
   createServiceRef,
+  UserInfoService,
 } from '@backstage/backend-plugin-api';
 import { MlportalApiClient } from '@mlportal/plugin-mlportal-common';
 import { readMlportalBackendSettings } from './config';
@@ -24,7 +25,7 @@ export interface MlportalClientServiceOptions {
   /** The Go API's root URL, `http://mlportal:8080`. */
   baseUrl: string;
   issuer: MlportalIdentityTokenIssuer;
-  userInfo: Parameters<typeof resolvePrincipal>[1];
+  userInfo: UserInfoService;
   fetch?: typeof fetch;
 }
 
