@@ -47,9 +47,16 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 
 // Execute runs the CLI with os.Args and returns the process exit code.
 func Execute(ctx context.Context) int {
-	root := NewRoot(os.Stdout, os.Stderr)
+	return Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+}
+
+// Run runs the CLI with args and returns the exit code.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := NewRoot(stdout, stderr)
+	root.SetArgs(args)
+	root.SetIn(stdin)
 	if err := root.ExecuteContext(ctx); err != nil {
-		return Report(os.Stderr, err)
+		return Report(stderr, err)
 	}
 	return ExitOK
 }
