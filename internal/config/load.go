@@ -20,12 +20,14 @@ const (
 )
 
 // DefaultFiles returns the files to load when no --config is given:
-// dir/app-config.yaml, then dir/app-config.local.yaml if it exists. The base
-// file is always listed, so a missing one is reported by Load.
+// dir/app-config.yaml, then dir/app-config.local.yaml, each if it exists. With
+// neither, the defaults apply: the binary runs anywhere in local mode.
 func DefaultFiles(dir string) []string {
-	files := []string{filepath.Join(dir, BaseFile)}
-	if fi, err := os.Stat(filepath.Join(dir, LocalFile)); err == nil && !fi.IsDir() {
-		files = append(files, filepath.Join(dir, LocalFile))
+	var files []string
+	for _, name := range []string{BaseFile, LocalFile} {
+		if fi, err := os.Stat(filepath.Join(dir, name)); err == nil && !fi.IsDir() {
+			files = append(files, filepath.Join(dir, name))
+		}
 	}
 	return files
 }

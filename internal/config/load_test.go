@@ -246,6 +246,12 @@ mlportal:
 func TestDefaultFiles(t *testing.T) {
 	dir := t.TempDir()
 	base, local := filepath.Join(dir, "app-config.yaml"), filepath.Join(dir, "app-config.local.yaml")
+	if got := DefaultFiles(dir); len(got) != 0 {
+		t.Errorf("in an empty directory: %v, want none (defaults apply)", got)
+	}
+	if err := os.WriteFile(base, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	if diff := cmp.Diff([]string{base}, DefaultFiles(dir)); diff != "" {
 		t.Errorf("without local file (-want +got):\n%s", diff)
 	}
