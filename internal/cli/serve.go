@@ -68,4 +68,3 @@ func newLogger(c config.Log) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
-
