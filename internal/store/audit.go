@@ -62,7 +62,7 @@ func (s *Store) ListEvents(ctx context.Context, f audit.Filter, before string, l
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(q+" ORDER BY id DESC LIMIT ?"), append(args, limit)...)
+	rows, err := s.query(ctx, nil, q+" ORDER BY id DESC LIMIT ?", append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit events: %w", err)
 	}

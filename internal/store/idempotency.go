@@ -20,7 +20,7 @@ func (s *Store) ReserveIdempotencyKey(ctx context.Context, key, requestHash stri
 		var done int
 		var created int64
 		var body string
-		err := tx.QueryRowContext(ctx, s.q(`SELECT request_hash, done, status, content_type, etag, location, body, created_at FROM idempotency_keys WHERE key = ?`), key).
+		err := s.queryRow(ctx, tx, `SELECT request_hash, done, status, content_type, etag, location, body, created_at FROM idempotency_keys WHERE key = ?`, key).
 			Scan(&r.RequestHash, &done, &r.Response.Status, &r.Response.ContentType, &r.Response.ETag, &r.Response.Location, &body, &created)
 		switch {
 		case err == nil && created >= micros(notBefore):

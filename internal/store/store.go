@@ -49,8 +49,8 @@ type Store struct {
 	db     *sql.DB
 	driver string
 
-	mu      sync.RWMutex
-	rebound map[string]string
+	mu    sync.RWMutex
+	stmts map[string]*sql.Stmt // prepared once per query text; SQLite would re-plan every call
 }
 
 // Open connects, applies pending migrations and returns the store. For
@@ -83,7 +83,7 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*Store, error) 
 	if opt.ConnMaxLifetime > 0 {
 		db.SetConnMaxLifetime(opt.ConnMaxLifetime)
 	}
-	s := &Store{db: db, driver: driver, rebound: map[string]string{}}
+	s := &Store{db: db, driver: driver, stmts: map[string]*sql.Stmt{}}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -91,8 +91,16 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*Store, error) 
 	return s, nil
 }
 
-// Close closes the pool.
-func (s *Store) Close() error { return s.db.Close() }
+// Close closes the prepared statements and the pool.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	for _, st := range s.stmts {
+		st.Close()
+	}
+	clear(s.stmts)
+	s.mu.Unlock()
+	return s.db.Close()
+}
 
 // Driver returns "sqlite" or "postgres".
 func (s *Store) Driver() string { return s.driver }
@@ -103,16 +111,10 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.db.QueryRowContext(ctx, "SELECT 1").Scan(&one)
 }
 
-// q rewrites `?` placeholders to `$n` for PostgreSQL, caching the result.
+// q rewrites `?` placeholders to `$n` for PostgreSQL.
 func (s *Store) q(query string) string {
 	if s.driver != Postgres {
 		return query
-	}
-	s.mu.RLock()
-	r, ok := s.rebound[query]
-	s.mu.RUnlock()
-	if ok {
-		return r
 	}
 	var b strings.Builder
 	n := 0
@@ -124,18 +126,65 @@ func (s *Store) q(query string) string {
 		}
 		b.WriteRune(c)
 	}
-	r = b.String()
+	return b.String()
+}
+
+// prepared returns the statement for query, preparing it on first use.
+func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
+	s.mu.RLock()
+	st, ok := s.stmts[query]
+	s.mu.RUnlock()
+	if ok {
+		return st, nil
+	}
 	s.mu.Lock()
-	s.rebound[query] = r
-	s.mu.Unlock()
-	return r
+	defer s.mu.Unlock()
+	if st, ok := s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := s.db.PrepareContext(ctx, s.q(query))
+	if err != nil {
+		return nil, err
+	}
+	s.stmts[query] = st
+	return st, nil
+}
+
+// stmt returns the prepared statement for query, bound to tx when set.
+func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
+	st, err := s.prepared(ctx, query)
+	if err != nil || tx == nil {
+		return st, err
+	}
+	return tx.StmtContext(ctx, st), nil
 }
 
 func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
-	if tx != nil {
-		return tx.ExecContext(ctx, s.q(query), args...)
+	st, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
 	}
-	return s.db.ExecContext(ctx, s.q(query), args...)
+	return st.ExecContext(ctx, args...)
+}
+
+func (s *Store) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
+	st, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.QueryContext(ctx, args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	st, err := s.stmt(ctx, tx, query)
+	if err != nil {
+		// Let database/sql report the same error through the Row.
+		if tx != nil {
+			return tx.QueryRowContext(ctx, s.q(query), args...)
+		}
+		return s.db.QueryRowContext(ctx, s.q(query), args...)
+	}
+	return st.QueryRowContext(ctx, args...)
 }
 
 // inTx runs fn in a transaction, committing when it returns nil.

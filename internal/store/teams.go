@@ -25,17 +25,22 @@ func (s *Store) CreateTeam(ctx context.Context, t team.Team) error {
 		if err != nil {
 			return fmt.Errorf("insert team: %w", err)
 		}
-		return s.writeTeamChildren(ctx, tx, t)
+		return s.insertTeamChildren(ctx, tx, t)
 	})
 }
 
-func (s *Store) writeTeamChildren(ctx context.Context, tx *sql.Tx, t team.Team) error {
+// replaceTeamChildren rewrites a team's members and quotas.
+func (s *Store) replaceTeamChildren(ctx context.Context, tx *sql.Tx, t team.Team) error {
 	if _, err := s.exec(ctx, tx, `DELETE FROM team_members WHERE team = ?`, t.Name); err != nil {
 		return fmt.Errorf("clear members: %w", err)
 	}
 	if _, err := s.exec(ctx, tx, `DELETE FROM team_gpu_quotas WHERE team = ?`, t.Name); err != nil {
 		return fmt.Errorf("clear quotas: %w", err)
 	}
+	return s.insertTeamChildren(ctx, tx, t)
+}
+
+func (s *Store) insertTeamChildren(ctx context.Context, tx *sql.Tx, t team.Team) error {
 	for i, m := range t.Members {
 		if _, err := s.exec(ctx, tx, `INSERT INTO team_members (team, position, subject, role) VALUES (?, ?, ?, ?)`, t.Name, i, m.Subject, string(m.Role)); err != nil {
 			return fmt.Errorf("insert member: %w", err)
@@ -63,7 +68,7 @@ func scanTeam(sc interface{ Scan(...any) error }) (team.Team, error) {
 
 // GetTeam returns one team.
 func (s *Store) GetTeam(ctx context.Context, name string) (team.Team, error) {
-	t, err := scanTeam(s.db.QueryRowContext(ctx, s.q(`SELECT `+teamColumns+` FROM teams WHERE name = ?`), name))
+	t, err := scanTeam(s.queryRow(ctx, nil, `SELECT `+teamColumns+` FROM teams WHERE name = ?`, name))
 	if errors.Is(err, sql.ErrNoRows) {
 		return team.Team{}, fault.NotFound("team", name)
 	}
@@ -79,7 +84,7 @@ func (s *Store) GetTeam(ctx context.Context, name string) (team.Team, error) {
 
 // ListTeams returns up to limit teams with names after `after`, by name.
 func (s *Store) ListTeams(ctx context.Context, after string, limit int) ([]team.Team, error) {
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+teamColumns+` FROM teams WHERE name > ? ORDER BY name LIMIT ?`), after, limit)
+	rows, err := s.query(ctx, nil, `SELECT `+teamColumns+` FROM teams WHERE name > ? ORDER BY name LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list teams: %w", err)
 	}
@@ -110,7 +115,7 @@ func (s *Store) loadTeamChildren(ctx context.Context, ts []team.Team, names []st
 		idx[t.Name] = i
 	}
 	lo, hi := names[0], names[len(names)-1]
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT team, subject, role FROM team_members WHERE team >= ? AND team <= ? ORDER BY team, position`), lo, hi)
+	rows, err := s.query(ctx, nil, `SELECT team, subject, role FROM team_members WHERE team >= ? AND team <= ? ORDER BY team, position`, lo, hi)
 	if err != nil {
 		return fmt.Errorf("load members: %w", err)
 	}
@@ -128,7 +133,7 @@ func (s *Store) loadTeamChildren(ctx context.Context, ts []team.Team, names []st
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	rows, err = s.db.QueryContext(ctx, s.q(`SELECT team, gpu_type, nominal, borrowing_limit FROM team_gpu_quotas WHERE team >= ? AND team <= ? ORDER BY team, position`), lo, hi)
+	rows, err = s.query(ctx, nil, `SELECT team, gpu_type, nominal, borrowing_limit FROM team_gpu_quotas WHERE team >= ? AND team <= ? ORDER BY team, position`, lo, hi)
 	if err != nil {
 		return fmt.Errorf("load quotas: %w", err)
 	}
@@ -158,7 +163,7 @@ func (s *Store) UpdateTeam(ctx context.Context, t team.Team, ifVersion int64) (t
 		if n, _ := res.RowsAffected(); n == 0 {
 			return s.missingOrStale(ctx, tx, t.Name)
 		}
-		return s.writeTeamChildren(ctx, tx, t)
+		return s.replaceTeamChildren(ctx, tx, t)
 	})
 	if err != nil {
 		return team.Team{}, err
@@ -168,7 +173,7 @@ func (s *Store) UpdateTeam(ctx context.Context, t team.Team, ifVersion int64) (t
 
 func (s *Store) missingOrStale(ctx context.Context, tx *sql.Tx, name string) error {
 	var n int
-	if err := tx.QueryRowContext(ctx, s.q(`SELECT COUNT(*) FROM teams WHERE name = ?`), name).Scan(&n); err != nil {
+	if err := s.queryRow(ctx, tx, `SELECT COUNT(*) FROM teams WHERE name = ?`, name).Scan(&n); err != nil {
 		return fmt.Errorf("check team: %w", err)
 	}
 	if n == 0 {

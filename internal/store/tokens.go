@@ -56,7 +56,7 @@ func scanToken(sc interface{ Scan(...any) error }) (token.Record, error) {
 
 // GetToken returns a token record.
 func (s *Store) GetToken(ctx context.Context, id string) (token.Record, error) {
-	r, err := scanToken(s.db.QueryRowContext(ctx, s.q(`SELECT `+tokenColumns+` FROM api_tokens WHERE id = ?`), id))
+	r, err := scanToken(s.queryRow(ctx, nil, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return r, fault.NotFound("token", id)
 	}
@@ -75,7 +75,7 @@ func (s *Store) ListTokens(ctx context.Context, subject string, includeRevoked b
 	if !includeRevoked {
 		q += ` AND revoked_at IS NULL`
 	}
-	rows, err := s.db.QueryContext(ctx, s.q(q+` ORDER BY id LIMIT ?`), append(args, limit)...)
+	rows, err := s.query(ctx, nil, q+` ORDER BY id LIMIT ?`, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list tokens: %w", err)
 	}
@@ -112,7 +112,7 @@ func (s *Store) SigningKey(ctx context.Context, gen func() (string, []byte, erro
 	const purpose = "api-tokens"
 	load := func() (string, []byte, error) {
 		var id, pemText string
-		err := s.db.QueryRowContext(ctx, s.q(`SELECT id, private_key FROM signing_keys WHERE purpose = ?`), purpose).Scan(&id, &pemText)
+		err := s.queryRow(ctx, nil, `SELECT id, private_key FROM signing_keys WHERE purpose = ?`, purpose).Scan(&id, &pemText)
 		if err != nil {
 			return "", nil, err
 		}

@@ -86,7 +86,12 @@ type Service struct {
 
 	mu       sync.Mutex
 	verified map[string]verifiedClaims // token string → claims whose signature checked out
+	live     map[string]time.Time      // token id → when the store last said it was not revoked
 }
+
+// RevocationRecheck bounds how long a revocation made on another replica
+// takes to reach this one; on this replica it is immediate.
+const RevocationRecheck = time.Second
 
 type verifiedClaims struct {
 	p   identity.Principal
@@ -110,7 +115,7 @@ func New(ctx context.Context, cfg Config, repo Repository, keys KeyStore, member
 		return nil, fmt.Errorf("token signing key %s is %T, want Ed25519", id, k)
 	}
 	s := &Service{cfg: cfg, repo: repo, members: members, clock: clk, keyID: id, priv: priv,
-		pub: priv.Public().(ed25519.PublicKey), verified: map[string]verifiedClaims{}}
+		pub: priv.Public().(ed25519.PublicKey), verified: map[string]verifiedClaims{}, live: map[string]time.Time{}}
 	if cfg.AdminToken != "" {
 		s.adminHash = sha256.Sum256([]byte(cfg.AdminToken))
 	}
@@ -171,18 +176,39 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (identity.Pri
 		return identity.Principal{}, err
 	}
 	if p.Kind == identity.KindToken {
-		rec, err := s.repo.GetToken(ctx, p.TokenID)
-		if errors.Is(err, fault.ErrNotFound) {
-			return identity.Principal{}, unauthenticated("the token was deleted; create a new one with `mlportal token create`")
-		}
-		if err != nil {
-			return identity.Principal{}, fmt.Errorf("check token %s: %w", p.TokenID, err)
-		}
-		if !rec.RevokedAt.IsZero() {
-			return identity.Principal{}, unauthenticated("the token %s was revoked; create a new one with `mlportal token create`", rec.ID)
+		if err := s.checkNotRevoked(ctx, p.TokenID, now); err != nil {
+			return identity.Principal{}, err
 		}
 	}
 	return p, nil
+}
+
+// checkNotRevoked asks the store whether the token was revoked, at most once
+// per RevocationRecheck per token.
+func (s *Service) checkNotRevoked(ctx context.Context, id string, now time.Time) error {
+	s.mu.Lock()
+	last, ok := s.live[id]
+	s.mu.Unlock()
+	if ok && now.Sub(last) < RevocationRecheck && !now.Before(last) {
+		return nil
+	}
+	rec, err := s.repo.GetToken(ctx, id)
+	if errors.Is(err, fault.ErrNotFound) {
+		return unauthenticated("the token was deleted; create a new one with `mlportal token create`")
+	}
+	if err != nil {
+		return fmt.Errorf("check token %s: %w", id, err)
+	}
+	if !rec.RevokedAt.IsZero() {
+		return unauthenticated("the token %s was revoked; create a new one with `mlportal token create`", rec.ID)
+	}
+	s.mu.Lock()
+	if len(s.live) >= maxCache {
+		clear(s.live)
+	}
+	s.live[id] = now
+	s.mu.Unlock()
+	return nil
 }
 
 func (s *Service) verifyCached(raw string, now time.Time) (identity.Principal, error) {
@@ -371,8 +397,14 @@ func (s *Service) Revoke(ctx context.Context, p identity.Principal, id string) e
 	if err != nil {
 		return err
 	}
-	if !r.RevokedAt.IsZero() {
-		return nil
+	if r.RevokedAt.IsZero() {
+		if err := s.repo.RevokeToken(ctx, id, s.clock.Now().UTC()); err != nil {
+			return err
+		}
 	}
-	return s.repo.RevokeToken(ctx, id, s.clock.Now().UTC())
+	// After the store, so a concurrent check cannot re-mark it live.
+	s.mu.Lock()
+	delete(s.live, id)
+	s.mu.Unlock()
+	return nil
 }
