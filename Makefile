@@ -12,7 +12,7 @@ LDFLAGS     := -X github.com/mlportal/mlportal/internal/version.Version=$(VERSIO
 DATA_DIR    ?= .mlportal
 ADDR        ?= 127.0.0.1:8080
 
--include internal/testenv/testenv.mk
+include internal/testenv/testenv.mk
 include plugins/plugins.mk
 
 .PHONY: help run build generate check-generated test test-unit test-integration lint fmt bench loadtest fuzz docs clean
@@ -41,7 +41,7 @@ lint: ## go vet and gofmt check
 	$(GO) vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-test: lint test-unit test-integration test-plugins docs ## Install what the tests need and run every tier: unit, integration (real Kubernetes, PostgreSQL), plugins, docs
+test: lint test-unit test-integration plugins-check-generated test-plugins docs ## Install what the tests need and run every tier: unit, integration (real Kubernetes, PostgreSQL), plugins, docs
 	@echo "all test tiers passed"
 
 test-unit: ## Unit tier: fast tests, no external processes (go test -short)
