@@ -68,7 +68,7 @@ if [[ -z "$kwok_dir" || ! -d "$kwok_dir/kustomize/stage" ]]; then
 	log "cannot locate kwok $KWOK_VERSION in the module cache"
 	exit 1
 fi
-for s in node/fast node/heartbeat pod/general pod/fast; do
+for s in node/fast node/heartbeat pod/general; do
 	dst="$WORK/stages/${s//\//-}"
 	mkdir -p "$dst"
 	for f in "$kwok_dir/kustomize/stage/$s"/*.yaml; do

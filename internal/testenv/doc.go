@@ -22,7 +22,7 @@
 //     fatal.
 //   - It runs no kubelet, container runtime or network: pods are scheduled to
 //     kwok nodes and their lifecycle is simulated by kwok stages (pods owned by
-//     a Job complete after about a second, or after the delay in the
-//     annotation pod-complete.stage.kwok.x-k8s.io/delay).
+//     a Job complete one to six seconds after they start running, or after
+//     the delay in the annotation pod-complete.stage.kwok.x-k8s.io/delay).
 //   - It does not reset cluster-scoped state (nodes, CRDs) between tests.
 package testenv

@@ -54,7 +54,7 @@ func Kubernetes(t testing.TB) *Cluster {
 
 // startCluster starts etcd, kube-apiserver, kube-controller-manager,
 // kube-scheduler and kwok, in that order, each after the previous is ready.
-func startCluster() (c *Cluster, err error) {
+func startCluster() (_ *Cluster, err error) {
 	binDir, err := BinDir()
 	if err != nil {
 		return nil, err
@@ -67,7 +67,7 @@ func startCluster() (c *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	c = &Cluster{runDir: runDir, logDir: filepath.Join(runDir, "logs")}
+	c := &Cluster{runDir: runDir, logDir: filepath.Join(runDir, "logs")}
 	onTeardown(c.stop)
 	defer func() {
 		if err != nil {
@@ -176,6 +176,7 @@ func startCluster() (c *Cluster, err error) {
 		"--kube-api-qps=1000",
 		"--kube-api-burst=2000",
 		"--concurrent-job-syncs=20",
+		"--node-monitor-period=2s",
 		"--v=1",
 	)
 	if err != nil {
