@@ -280,7 +280,7 @@ type Identity struct {
 	Groups    []string     `json:"groups"`
 	Kind      IdentityKind `json:"kind"`
 
-	// Subject `user:default/alice`, `service:plugin/scaffolder`, `admin`.
+	// Subject `user:default/alice`, a Backstage service such as `plugin:scaffolder`, or `admin`.
 	Subject string  `json:"subject"`
 	TokenId *string `json:"tokenId,omitempty"`
 }

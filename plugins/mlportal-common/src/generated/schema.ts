@@ -232,7 +232,7 @@ export interface components {
             reason: string;
         };
         Identity: {
-            /** @description `user:default/alice`, `service:plugin/scaffolder`, `admin`. */
+            /** @description `user:default/alice`, a Backstage service such as `plugin:scaffolder`, or `admin`. */
             subject: string;
             /** @enum {string} */
             kind: "backstage-user" | "backstage-service" | "token" | "admin-token";
@@ -272,7 +272,7 @@ export interface components {
             revokedAt?: string;
         };
         IssuedToken: components["schemas"]["Token"] & {
-            /** @description The secret */
+            /** @description The secret, shown once. */
             token: string;
         };
         TokenList: {
