@@ -29,5 +29,5 @@ func (s *Server) ListAuditEvents(c echo.Context, params api.ListAuditEventsParam
 			Outcome: api.AuditOutcome(e.Outcome), Status: e.Status, RequestId: e.RequestID,
 			Method: strPtr(e.Method), Path: strPtr(e.Path), Reason: strPtr(e.Reason)}
 	}
-	return c.JSON(http.StatusOK, out)
+	return writeJSON(c, http.StatusOK, out)
 }

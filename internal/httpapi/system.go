@@ -14,7 +14,7 @@ import (
 
 // GetHealth answers while the process serves requests.
 func (s *Server) GetHealth(c echo.Context) error {
-	return c.JSON(http.StatusOK, api.Health{Status: api.HealthStatusOk})
+	return writeJSON(c, http.StatusOK, api.Health{Status: api.HealthStatusOk})
 }
 
 // GetReady answers 200 when the store does.
@@ -24,9 +24,9 @@ func (s *Server) GetReady(c echo.Context) error {
 	checks := map[string]string{"store": "ok"}
 	if err := s.Ready.Ping(ctx); err != nil {
 		checks["store"] = err.Error()
-		return c.JSON(http.StatusServiceUnavailable, api.Health{Status: api.HealthStatusUnavailable, Checks: &checks})
+		return writeJSON(c, http.StatusServiceUnavailable, api.Health{Status: api.HealthStatusUnavailable, Checks: &checks})
 	}
-	return c.JSON(http.StatusOK, api.Health{Status: api.HealthStatusOk, Checks: &checks})
+	return writeJSON(c, http.StatusOK, api.Health{Status: api.HealthStatusOk, Checks: &checks})
 }
 
 // GetOpenAPI serves the contract.
@@ -37,7 +37,7 @@ func (s *Server) GetOpenAPI(c echo.Context) error {
 // GetVersion reports the build.
 func (s *Server) GetVersion(c echo.Context) error {
 	v := s.Version
-	return c.JSON(http.StatusOK, api.Version{Version: v.Version, Commit: v.Commit, GoVersion: v.GoVersion})
+	return writeJSON(c, http.StatusOK, api.Version{Version: v.Version, Commit: v.Commit, GoVersion: v.GoVersion})
 }
 
 // maxGrantScan bounds how many teams whoami inspects for a user's roles.
@@ -76,7 +76,7 @@ func (s *Server) WhoAmI(c echo.Context) error {
 			page.After, _ = pagination.Decode(next)
 		}
 	}
-	return c.JSON(http.StatusOK, out)
+	return writeJSON(c, http.StatusOK, out)
 }
 
 func apiVerbs(vs []identity.Verb) []api.Verb {

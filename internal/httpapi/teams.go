@@ -28,7 +28,7 @@ func (s *Server) ListTeams(c echo.Context, params api.ListTeamsParams) error {
 	for i, t := range ts {
 		out.Items[i] = teamOut(t)
 	}
-	return c.JSON(http.StatusOK, out)
+	return writeJSON(c, http.StatusOK, out)
 }
 
 // CreateTeam creates a team.
@@ -45,7 +45,7 @@ func (s *Server) CreateTeam(c echo.Context, _ api.CreateTeamParams) error {
 	}
 	c.Response().Header().Set("ETag", etag(t.Version))
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/teams/"+t.Name)
-	return c.JSON(http.StatusCreated, teamOut(t))
+	return writeJSON(c, http.StatusCreated, teamOut(t))
 }
 
 // GetTeam returns one team.
@@ -55,7 +55,7 @@ func (s *Server) GetTeam(c echo.Context, name api.TeamName) error {
 		return err
 	}
 	c.Response().Header().Set("ETag", etag(t.Version))
-	return c.JSON(http.StatusOK, teamOut(t))
+	return writeJSON(c, http.StatusOK, teamOut(t))
 }
 
 // UpdateTeam replaces a team's mutable fields.
@@ -74,7 +74,7 @@ func (s *Server) UpdateTeam(c echo.Context, name api.TeamName, params api.Update
 		return err
 	}
 	c.Response().Header().Set("ETag", etag(t.Version))
-	return c.JSON(http.StatusOK, teamOut(t))
+	return writeJSON(c, http.StatusOK, teamOut(t))
 }
 
 // DeleteTeam deletes a team.

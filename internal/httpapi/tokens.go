@@ -37,7 +37,7 @@ func (s *Server) CreateToken(c echo.Context, _ api.CreateTokenParams) error {
 	setAuditTarget(c, "tokens/"+rec.ID)
 	t := tokenOut(rec)
 	c.Response().Header().Set(echo.HeaderLocation, "/api/v1/tokens/"+rec.ID)
-	return c.JSON(http.StatusCreated, api.IssuedToken{Id: t.Id, Name: t.Name, Subject: t.Subject, Team: t.Team,
+	return writeJSON(c, http.StatusCreated, api.IssuedToken{Id: t.Id, Name: t.Name, Subject: t.Subject, Team: t.Team,
 		Verbs: t.Verbs, CreatedAt: t.CreatedAt, ExpiresAt: t.ExpiresAt, Token: secret})
 }
 
@@ -55,7 +55,7 @@ func (s *Server) ListTokens(c echo.Context, params api.ListTokensParams) error {
 	for i, r := range rs {
 		out.Items[i] = tokenOut(r)
 	}
-	return c.JSON(http.StatusOK, out)
+	return writeJSON(c, http.StatusOK, out)
 }
 
 // GetToken returns a token's metadata.
@@ -64,7 +64,7 @@ func (s *Server) GetToken(c echo.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, tokenOut(r))
+	return writeJSON(c, http.StatusOK, tokenOut(r))
 }
 
 // RevokeToken revokes a token.

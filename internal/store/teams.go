@@ -108,44 +108,35 @@ func (s *Store) ListTeams(ctx context.Context, after string, limit int) ([]team.
 	return ts, s.loadTeamChildren(ctx, ts, names)
 }
 
-// loadTeamChildren fills members and quotas of ts (sorted by name, as names).
+// loadTeamChildren fills members and quotas of ts (sorted by name, as names)
+// with one query over both child tables.
 func (s *Store) loadTeamChildren(ctx context.Context, ts []team.Team, names []string) error {
 	idx := make(map[string]int, len(ts))
 	for i, t := range ts {
 		idx[t.Name] = i
 	}
 	lo, hi := names[0], names[len(names)-1]
-	rows, err := s.query(ctx, nil, `SELECT team, subject, role FROM team_members WHERE team >= ? AND team <= ? ORDER BY team, position`, lo, hi)
+	rows, err := s.query(ctx, nil, `SELECT team, 0 AS kind, position, subject, role, 0, 0 FROM team_members WHERE team >= ? AND team <= ?
+		UNION ALL
+		SELECT team, 1 AS kind, position, gpu_type, '', nominal, borrowing_limit FROM team_gpu_quotas WHERE team >= ? AND team <= ?
+		ORDER BY 1, 2, 3`, lo, hi, lo, hi)
 	if err != nil {
-		return fmt.Errorf("load members: %w", err)
-	}
-	for rows.Next() {
-		var tn, subj, role string
-		if err := rows.Scan(&tn, &subj, &role); err != nil {
-			rows.Close()
-			return fmt.Errorf("scan member: %w", err)
-		}
-		if i, ok := idx[tn]; ok {
-			ts[i].Members = append(ts[i].Members, identity.Member{Subject: subj, Role: identity.Role(role)})
-		}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	rows, err = s.query(ctx, nil, `SELECT team, gpu_type, nominal, borrowing_limit FROM team_gpu_quotas WHERE team >= ? AND team <= ? ORDER BY team, position`, lo, hi)
-	if err != nil {
-		return fmt.Errorf("load quotas: %w", err)
+		return fmt.Errorf("load team members and quotas: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var tn string
-		var q team.GPUQuota
-		if err := rows.Scan(&tn, &q.GPUType, &q.Nominal, &q.BorrowingLimit); err != nil {
-			return fmt.Errorf("scan quota: %w", err)
+		var tn, key, role string
+		var kind, pos, nominal, borrow int
+		if err := rows.Scan(&tn, &kind, &pos, &key, &role, &nominal, &borrow); err != nil {
+			return fmt.Errorf("scan team child: %w", err)
 		}
-		if i, ok := idx[tn]; ok {
-			ts[i].GPUQuota = append(ts[i].GPUQuota, q)
+		i, ok := idx[tn]
+		switch {
+		case !ok:
+		case kind == 0:
+			ts[i].Members = append(ts[i].Members, identity.Member{Subject: key, Role: identity.Role(role)})
+		default:
+			ts[i].GPUQuota = append(ts[i].GPUQuota, team.GPUQuota{GPUType: key, Nominal: nominal, BorrowingLimit: borrow})
 		}
 	}
 	return rows.Err()
