@@ -123,3 +123,20 @@ func firstNonEmpty(vs ...string) string {
 	}
 	return ""
 }
+
+// allPages follows nextPageToken until the last page.
+func allPages[T any](fetch func(pageToken *string) ([]T, *string, error)) ([]T, error) {
+	var all []T
+	var token *string
+	for {
+		items, next, err := fetch(token)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, items...)
+		if next == nil || *next == "" {
+			return all, nil
+		}
+		token = next
+	}
+}

@@ -20,18 +20,15 @@ func newTeamsCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			params := &api.ListTeamsParams{}
-			var items []api.Team
-			for {
-				r, err := c.api.ListTeamsWithResponse(cmd.Context(), params)
+			items, err := allPages(func(token *string) ([]api.Team, *string, error) {
+				r, err := c.api.ListTeamsWithResponse(cmd.Context(), &api.ListTeamsParams{PageToken: token})
 				if err := c.result(r, err); err != nil {
-					return err
+					return nil, nil, err
 				}
-				items = append(items, r.JSON200.Items...)
-				if r.JSON200.NextPageToken == nil {
-					break
-				}
-				params.PageToken = r.JSON200.NextPageToken
+				return r.JSON200.Items, r.JSON200.NextPageToken, nil
+			})
+			if err != nil {
+				return err
 			}
 			return p.print(items, []string{"NAME", "DISPLAY NAME", "BACKSTAGE GROUP", "MEMBERS", "VERSION"}, func() [][]string {
 				rows := make([][]string, len(items))

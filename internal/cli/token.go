@@ -73,17 +73,16 @@ func newTokenCmd(g *globals) *cobra.Command {
 			if subject != "" {
 				params.Subject = &subject
 			}
-			var items []api.Token
-			for {
+			items, err := allPages(func(token *string) ([]api.Token, *string, error) {
+				params.PageToken = token
 				r, err := c.api.ListTokensWithResponse(cmd.Context(), params)
 				if err := c.result(r, err); err != nil {
-					return err
+					return nil, nil, err
 				}
-				items = append(items, r.JSON200.Items...)
-				if r.JSON200.NextPageToken == nil {
-					break
-				}
-				params.PageToken = r.JSON200.NextPageToken
+				return r.JSON200.Items, r.JSON200.NextPageToken, nil
+			})
+			if err != nil {
+				return err
 			}
 			return p.print(items, []string{"ID", "NAME", "SUBJECT", "TEAM", "VERBS", "EXPIRES", "REVOKED"}, func() [][]string {
 				rows := make([][]string, len(items))
