@@ -130,6 +130,18 @@ func TestLocalModeRestartKeepsStateAndToken(t *testing.T) {
 	if code := p.call(t, "POST", "/api/v1/teams", `{"name":"kept"}`); code != 201 {
 		t.Fatalf("create %d", code)
 	}
+	// The local SCM provider's repositories are served under /git/ with the same auth.
+	res, err := http.Get(p.url + "/git/kept/none.git/info/refs?service=git-upload-pack")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 401 || !strings.HasPrefix(res.Header.Get("WWW-Authenticate"), "Basic") {
+		t.Fatalf("anonymous git request: %d %v", res.StatusCode, res.Header)
+	}
+	if code := p.call(t, "GET", "/git/kept/none.git/info/refs?service=git-upload-pack", ""); code != 404 {
+		t.Fatalf("missing repository: %d", code)
+	}
 	p.stop(t)
 	q := start(t, nil, "--data-dir", data)
 	if q.token != p.token {

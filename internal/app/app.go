@@ -26,6 +26,7 @@ import (
 	"github.com/mlportal/mlportal/internal/audit"
 	"github.com/mlportal/mlportal/internal/clock"
 	"github.com/mlportal/mlportal/internal/config"
+	"github.com/mlportal/mlportal/internal/gitserver"
 	"github.com/mlportal/mlportal/internal/httpapi"
 	"github.com/mlportal/mlportal/internal/idempotency"
 	"github.com/mlportal/mlportal/internal/store"
@@ -110,6 +111,16 @@ func (a *App) wire(ctx context.Context) error {
 		return err
 	}
 	a.handler = srv.Handler()
+	repos, err := gitserver.New(filepath.Join(cfg.DataDir, "git"), "", opt.Log, gitserver.WithClock(opt.Clock))
+	if err != nil {
+		// The API works without git; repositories of the local SCM provider do not.
+		opt.Log.Warn("git repositories disabled: install git to serve /git/", "err", err)
+		return nil
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/git/", repos.Handler(tokens, teams))
+	mux.Handle("/", srv.Handler())
+	a.handler = mux
 	return nil
 }
 
