@@ -9,12 +9,13 @@ import (
 // Config is the typed form of the "mlportal:" section of app-config.yaml.
 // docs/configuration.md documents every key.
 type Config struct {
-	Server    Server    `yaml:"server"`
-	DataDir   string    `yaml:"dataDir"` // local mode state; default ".mlportal"
-	Database  Database  `yaml:"database"`
-	Auth      Auth      `yaml:"auth"`
-	Log       Log       `yaml:"log"`
-	Backstage Backstage `yaml:"backstage"` // read by the Backstage plugin @mlportal/plugin-mlportal-backend; Go only validates it
+	Server    Server          `yaml:"server"`
+	DataDir   string          `yaml:"dataDir"` // local mode state; default ".mlportal"
+	Database  Database        `yaml:"database"`
+	Auth      Auth            `yaml:"auth"`
+	Log       Log             `yaml:"log"`
+	Backstage Backstage       `yaml:"backstage"` // read by the Backstage plugin @mlportal/plugin-mlportal-backend; Go only validates it
+	Lifecycle LifecycleConfig `yaml:"lifecycle"`
 }
 
 // Server configures the HTTP server.
@@ -73,6 +74,15 @@ type Backstage struct {
 	BaseURL    string `yaml:"baseUrl"`    // URL of the mlportal API as the plugin reaches it; derived from server.baseUrl
 	PrivateKey string `yaml:"privateKey"` // PEM (PKCS#8) Ed25519 private key the plugin signs user tokens with
 	KeyID      string `yaml:"keyId"`      // optional kid
+}
+
+// LifecycleConfig configures the lifecycle template catalog
+// (internal/lifecycle).
+type LifecycleConfig struct {
+	// TemplateDirs are directories whose *.yaml and *.yml files are read as
+	// lifecycle templates next to the shipped ones; default none. Relative
+	// paths are relative to the working directory.
+	TemplateDirs []string `yaml:"templateDirs"`
 }
 
 // Default returns the static defaults: a local-mode server on

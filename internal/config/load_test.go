@@ -94,6 +94,7 @@ mlportal:
     tokens: {defaultTTL: 24h}
   log: {level: debug, format: json}
   backstage: {keyId: "2024-01"}
+  lifecycle: {templateDirs: [/etc/mlportal/templates]}
 `}},
 			want: defaultsWith(func(c *Config) {
 				c.Server.Addr = "0.0.0.0:80"
@@ -106,6 +107,7 @@ mlportal:
 				c.Auth.Tokens.DefaultTTL = Duration{24 * time.Hour}
 				c.Log = Log{Level: "debug", Format: "json"}
 				c.Backstage.KeyID = "2024-01"
+				c.Lifecycle.TemplateDirs = []string{"/etc/mlportal/templates"}
 			}),
 		},
 		{

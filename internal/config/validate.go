@@ -57,6 +57,11 @@ func (c Config) Validate() error {
 		ps.add("log.format", "must be json or text (got %q)", c.Log.Format)
 	}
 	c.Backstage.validate(&ps, c.Auth.Backstage.PublicKeys)
+	for i, dir := range c.Lifecycle.TemplateDirs {
+		if strings.TrimSpace(dir) == "" {
+			ps.add(fmt.Sprintf("lifecycle.templateDirs[%d]", i), "must be a directory path, not empty")
+		}
+	}
 	if len(ps) > 0 {
 		return &ValidationError{Problems: ps}
 	}

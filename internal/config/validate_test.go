@@ -175,6 +175,14 @@ func TestValidate(t *testing.T) {
 				{"mlportal.backstage.baseUrl", `must be an absolute http(s) URL (got "ftp://x")`},
 			},
 		},
+		{
+			name: "lifecycle template dirs must not be empty",
+			edit: func(c *Config) { c.Lifecycle.TemplateDirs = []string{"templates/ml", " ", ""} },
+			want: []Problem{
+				{"mlportal.lifecycle.templateDirs[1]", "must be a directory path, not empty"},
+				{"mlportal.lifecycle.templateDirs[2]", "must be a directory path, not empty"},
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
