@@ -135,6 +135,27 @@ func (e IdentityKind) Valid() bool {
 	}
 }
 
+// Defines values for LifecycleTemplatePattern.
+const (
+	BatchInference  LifecycleTemplatePattern = "batch-inference"
+	RealtimeServing LifecycleTemplatePattern = "realtime-serving"
+	Training        LifecycleTemplatePattern = "training"
+)
+
+// Valid indicates whether the value is a known member of the LifecycleTemplatePattern enum.
+func (e LifecycleTemplatePattern) Valid() bool {
+	switch e {
+	case BatchInference:
+		return true
+	case RealtimeServing:
+		return true
+	case Training:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	Developer  Role = "developer"
@@ -305,6 +326,85 @@ type IssuedToken struct {
 	Verbs []Verb `json:"verbs"`
 }
 
+// LifecycleAutoscaling defines model for LifecycleAutoscaling.
+type LifecycleAutoscaling struct {
+	MaxReplicas  int     `json:"maxReplicas"`
+	MinReplicas  int     `json:"minReplicas"`
+	TargetMetric string  `json:"targetMetric"`
+	TargetValue  float64 `json:"targetValue"`
+}
+
+// LifecycleGate defines model for LifecycleGate.
+type LifecycleGate struct {
+	Comparator string `json:"comparator"`
+	Metric     string `json:"metric"`
+
+	// RelativeToProduction Allowed difference from the production model's value.
+	RelativeToProduction *float64 `json:"relativeToProduction,omitempty"`
+
+	// Value An absolute threshold.
+	Value *float64 `json:"value,omitempty"`
+}
+
+// LifecycleJob defines model for LifecycleJob.
+type LifecycleJob struct {
+	Command     []string `json:"command"`
+	Cpu         string   `json:"cpu"`
+	Gpu         int      `json:"gpu"`
+	GpuType     *string  `json:"gpuType,omitempty"`
+	Image       string   `json:"image"`
+	Memory      string   `json:"memory"`
+	Preemptible bool     `json:"preemptible"`
+	Retries     int      `json:"retries"`
+	Timeout     string   `json:"timeout"`
+}
+
+// LifecycleServing defines model for LifecycleServing.
+type LifecycleServing struct {
+	Autoscaling        *LifecycleAutoscaling `json:"autoscaling,omitempty"`
+	CanaryStepDuration *string               `json:"canaryStepDuration,omitempty"`
+	CanarySteps        []int                 `json:"canarySteps"`
+	Replicas           int                   `json:"replicas"`
+}
+
+// LifecycleStage defines model for LifecycleStage.
+type LifecycleStage struct {
+	Name     string `json:"name"`
+	Required bool   `json:"required"`
+
+	// Run The mlportal CLI command the pipeline stage runs.
+	Run string `json:"run"`
+}
+
+// LifecycleTemplate defines model for LifecycleTemplate.
+type LifecycleTemplate struct {
+	Description    *string                  `json:"description,omitempty"`
+	Job            LifecycleJob             `json:"job"`
+	Name           string                   `json:"name"`
+	Pattern        LifecycleTemplatePattern `json:"pattern"`
+	PromotionGates []LifecycleGate          `json:"promotionGates"`
+
+	// Schedule Cron (5 fields, UTC), batch inference only.
+	Schedule *string           `json:"schedule,omitempty"`
+	Serving  *LifecycleServing `json:"serving,omitempty"`
+
+	// Shipped True for templates shipped with mlportal; false for ones from mlportal.lifecycle.templateDirs.
+	Shipped bool             `json:"shipped"`
+	Stages  []LifecycleStage `json:"stages"`
+	Title   string           `json:"title"`
+
+	// Version Semantic version.
+	Version string `json:"version"`
+}
+
+// LifecycleTemplatePattern defines model for LifecycleTemplate.Pattern.
+type LifecycleTemplatePattern string
+
+// LifecycleTemplateList defines model for LifecycleTemplateList.
+type LifecycleTemplateList struct {
+	Items []LifecycleTemplate `json:"items"`
+}
+
 // Member defines model for Member.
 type Member struct {
 	Role Role `json:"role"`
@@ -447,6 +547,17 @@ type ListAuditEventsParams struct {
 	Until     *time.Time    `form:"until,omitempty" json:"until,omitempty"`
 }
 
+// ListLifecycleTemplatesParams defines parameters for ListLifecycleTemplates.
+type ListLifecycleTemplatesParams struct {
+	// Name Only this template's versions.
+	Name *Name `form:"name,omitempty" json:"name,omitempty"`
+}
+
+// GetLifecycleTemplateParams defines parameters for GetLifecycleTemplate.
+type GetLifecycleTemplateParams struct {
+	Version *string `form:"version,omitempty" json:"version,omitempty"`
+}
+
 // ListTeamsParams defines parameters for ListTeams.
 type ListTeamsParams struct {
 	// Limit Page size.
@@ -507,6 +618,12 @@ type ServerInterface interface {
 	// ListAuditEvents The audit trail, newest first (platform admins).
 	// (GET /api/v1/audit)
 	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
+	// ListLifecycleTemplates Lifecycle templates (training, batch inference, real-time serving), every version, newest first.
+	// (GET /api/v1/lifecycle-templates)
+	ListLifecycleTemplates(ctx echo.Context, params ListLifecycleTemplatesParams) error
+	// GetLifecycleTemplate One lifecycle template; the latest release unless `version` is given.
+	// (GET /api/v1/lifecycle-templates/{name})
+	GetLifecycleTemplate(ctx echo.Context, name Name, params GetLifecycleTemplateParams) error
 	// GetOpenAPI This document.
 	// (GET /api/v1/openapi.yaml)
 	GetOpenAPI(ctx echo.Context) error
@@ -627,6 +744,49 @@ func (w *ServerInterfaceWrapper) ListAuditEvents(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListAuditEvents(ctx, params)
+	return err
+}
+
+// ListLifecycleTemplates converts echo context to params.
+func (w *ServerInterfaceWrapper) ListLifecycleTemplates(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListLifecycleTemplatesParams
+	// ------------- Optional query parameter "name" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "name", ctx.QueryParams(), &params.Name, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListLifecycleTemplates(ctx, params)
+	return err
+}
+
+// GetLifecycleTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) GetLifecycleTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "name" -------------
+	var name Name
+
+	err = runtime.BindStyledParameterWithOptions("simple", "name", ctx.Param("name"), &name, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter name: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetLifecycleTemplateParams
+	// ------------- Optional query parameter "version" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "version", ctx.QueryParams(), &params.Version, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetLifecycleTemplate(ctx, name, params)
 	return err
 }
 
@@ -978,6 +1138,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/api/v1/teams/:team", wrapper.DeleteTeam, options.OperationMiddlewares["deleteTeam"]...)
 	router.GET(options.BaseURL+"/api/v1/teams/:team", wrapper.GetTeam, options.OperationMiddlewares["getTeam"]...)
 	router.PUT(options.BaseURL+"/api/v1/teams/:team", wrapper.UpdateTeam, options.OperationMiddlewares["updateTeam"]...)
+	router.GET(options.BaseURL+"/api/v1/lifecycle-templates", wrapper.ListLifecycleTemplates, options.OperationMiddlewares["listLifecycleTemplates"]...)
+	router.GET(options.BaseURL+"/api/v1/lifecycle-templates/:name", wrapper.GetLifecycleTemplate, options.OperationMiddlewares["getLifecycleTemplate"]...)
 	router.GET(options.BaseURL+"/api/v1/audit", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/mlportal/mlportal/internal/gitserver"
 	"github.com/mlportal/mlportal/internal/httpapi"
 	"github.com/mlportal/mlportal/internal/idempotency"
+	"github.com/mlportal/mlportal/internal/lifecycle"
 	"github.com/mlportal/mlportal/internal/store"
 	"github.com/mlportal/mlportal/internal/team"
 	"github.com/mlportal/mlportal/internal/token"
@@ -99,10 +100,14 @@ func (a *App) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	templates, err := lifecycle.Load(cfg.Lifecycle.TemplateDirs)
+	if err != nil {
+		return fmt.Errorf("lifecycle templates (mlportal.lifecycle.templateDirs): %w", err)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := httpapi.New(httpapi.Deps{
-		Auth: tokens, Teams: teams, Tokens: tokens, Audit: audit.NewService(st, opt.Clock),
+		Auth: tokens, Teams: teams, Tokens: tokens, Audit: audit.NewService(st, opt.Clock), Lifecycle: templates,
 		Idempotency: idempotency.NewService(st, opt.Clock), Ready: st, Log: opt.Log, Registry: reg,
 		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes),
 		Version:      httpapi.VersionInfo{Version: version.Version, Commit: version.Commit, GoVersion: version.GoVersion()},

@@ -82,6 +82,14 @@ func TestLoginThenVerbs(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "teams/ml-research") || !strings.Contains(out, "teams/other") {
 		t.Fatalf("audit list: %d %q", code, out)
 	}
+	code, out, _ = run(t, "", "templates", "list")
+	if code != 0 || !strings.Contains(out, "realtime-serving") {
+		t.Fatalf("templates list: %d %q", code, out)
+	}
+	code, out, _ = run(t, "", "templates", "show", "training")
+	if code != 0 || !strings.Contains(out, "train") {
+		t.Fatalf("templates show: %d %q", code, out)
+	}
 	code, out, _ = run(t, "", "token", "revoke", tok["id"].(string))
 	if code != 0 || !strings.Contains(out, "Revoked") {
 		t.Fatalf("revoke: %d %q", code, out)

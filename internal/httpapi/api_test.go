@@ -333,3 +333,26 @@ func TestObservability(t *testing.T) {
 		}
 	}
 }
+
+func TestLifecycleTemplates(t *testing.T) {
+	e := newEnv(t)
+	alice := e.backstage("user:default/alice")
+	r := e.do("GET", "/api/v1/lifecycle-templates", alice, nil).must(t, 200)
+	names := map[string]bool{}
+	for _, it := range r.body["items"].([]any) {
+		m := it.(map[string]any)
+		names[m["name"].(string)+"/"+m["pattern"].(string)] = true
+	}
+	for _, want := range []string{"training/training", "batch-inference/batch-inference", "realtime-serving/realtime-serving"} {
+		if !names[want] {
+			t.Fatalf("%s not listed: %s", want, r.raw)
+		}
+	}
+	r = e.do("GET", "/api/v1/lifecycle-templates/realtime-serving", alice, nil).must(t, 200)
+	if r.body["serving"] == nil || len(r.body["stages"].([]any)) == 0 || r.body["job"].(map[string]any)["timeout"] == "" {
+		t.Fatalf("realtime-serving: %s", r.raw)
+	}
+	e.do("GET", "/api/v1/lifecycle-templates/no-such-template", alice, nil).must(t, 404)
+	e.do("GET", "/api/v1/lifecycle-templates/training?version=not-semver", alice, nil).must(t, 422)
+	e.do("GET", "/api/v1/lifecycle-templates", "", nil).must(t, 401)
+}

@@ -66,6 +66,7 @@ type Deps struct {
 	Teams        Teams
 	Tokens       Tokens
 	Audit        Audit
+	Lifecycle    LifecycleCatalog
 	Idempotency  Idempotency
 	Ready        Pinger
 	Log          *slog.Logger

@@ -167,6 +167,40 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/lifecycle-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Lifecycle templates (training, batch inference, real-time serving), every version, newest first. */
+        get: operations["listLifecycleTemplates"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/lifecycle-templates/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One lifecycle template; the latest release unless `version` is given. */
+        get: operations["getLifecycleTemplate"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/audit": {
         parameters: {
             query?: never;
@@ -331,6 +365,70 @@ export interface components {
         TeamList: {
             items: components["schemas"]["Team"][];
             nextPageToken?: string;
+        };
+        LifecycleTemplateList: {
+            items: components["schemas"]["LifecycleTemplate"][];
+        };
+        LifecycleTemplate: {
+            name: string;
+            /** @description Semantic version. */
+            version: string;
+            title: string;
+            description?: string;
+            /** @enum {string} */
+            pattern: "training" | "batch-inference" | "realtime-serving";
+            /** @description True for templates shipped with mlportal; false for ones from mlportal.lifecycle.templateDirs. */
+            shipped: boolean;
+            job: components["schemas"]["LifecycleJob"];
+            stages: components["schemas"]["LifecycleStage"][];
+            promotionGates: components["schemas"]["LifecycleGate"][];
+            serving?: components["schemas"]["LifecycleServing"];
+            /** @description Cron (5 fields, UTC), batch inference only. */
+            schedule?: string;
+        };
+        LifecycleStage: {
+            name: string;
+            /** @description The mlportal CLI command the pipeline stage runs. */
+            run: string;
+            required: boolean;
+        };
+        LifecycleGate: {
+            metric: string;
+            comparator: string;
+            /**
+             * Format: double
+             * @description Allowed difference from the production model's value.
+             */
+            relativeToProduction?: number;
+            /**
+             * Format: double
+             * @description An absolute threshold.
+             */
+            value?: number;
+        };
+        LifecycleServing: {
+            replicas: number;
+            autoscaling?: components["schemas"]["LifecycleAutoscaling"];
+            canarySteps: number[];
+            canaryStepDuration?: string;
+        };
+        LifecycleAutoscaling: {
+            minReplicas: number;
+            maxReplicas: number;
+            targetMetric: string;
+            /** Format: double */
+            targetValue: number;
+        };
+        LifecycleJob: {
+            image: string;
+            command: string[];
+            cpu: string;
+            memory: string;
+            gpu: number;
+            gpuType?: string;
+            timeout: string;
+            retries: number;
+            preemptible: boolean;
         };
         /** @enum {string} */
         AuditOutcome: "success" | "denied" | "invalid" | "failed";
@@ -738,6 +836,55 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    listLifecycleTemplates: {
+        parameters: {
+            query?: {
+                /** @description Only this template's versions. */
+                name?: components["schemas"]["Name"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The templates. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LifecycleTemplateList"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getLifecycleTemplate: {
+        parameters: {
+            query?: {
+                version?: string;
+            };
+            header?: never;
+            path: {
+                name: components["schemas"]["Name"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The template. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LifecycleTemplate"];
+                };
             };
             default: components["responses"]["Error"];
         };
