@@ -14,6 +14,7 @@ ADDR        ?= 127.0.0.1:8080
 
 include internal/testenv/testenv.mk
 include plugins/plugins.mk
+include scaffolder-templates/ml-project/skeleton.mk
 
 .PHONY: help run build generate check-generated test test-unit test-integration lint fmt bench loadtest fuzz docs clean
 
@@ -47,8 +48,8 @@ test: lint test-unit test-integration plugins-check-generated test-plugins docs 
 test-unit: ## Unit tier: fast tests, no external processes (go test -short)
 	$(GO) test -short -count=1 ./...
 
-test-integration: testenv postgres build ## Integration tier: real kube-apiserver/etcd/controller-manager/scheduler/kwok, real PostgreSQL, real server
-	$(TESTENV_ENV) $(GO) test -count=1 -timeout 30m ./...
+test-integration: testenv postgres skeleton-pyenv build ## Integration tier: real kube-apiserver/etcd/controller-manager/scheduler/kwok, real PostgreSQL, real git, the skeleton with real mlflow
+	$(TESTENV_ENV) $(SKELETON_ENV) $(GO) test -count=1 -timeout 30m ./...
 
 bench: ## Benchmarks of the request path (see docs/benchmarks.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/httpapi/...
@@ -60,6 +61,8 @@ fuzz: ## Run each fuzz target for a short while
 	$(GO) test -run '^$$' -fuzz FuzzLoad -fuzztime 30s ./internal/config
 	$(GO) test -run '^$$' -fuzz FuzzAuthenticate -fuzztime 30s ./internal/token
 	$(GO) test -run '^$$' -fuzz FuzzRequest -fuzztime 30s ./internal/httpapi
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./internal/lifecycle
+	$(GO) test -run '^$$' -fuzz FuzzRender -fuzztime 30s ./internal/render
 
 docs: ## Build the TechDocs site (mkdocs + mkdocs-techdocs-core from PyPI) with --strict
 	bash docs/build.sh
