@@ -14,22 +14,22 @@ import (
 
 // Defines values for AuditOutcome.
 const (
-	Denied  AuditOutcome = "denied"
-	Failed  AuditOutcome = "failed"
-	Invalid AuditOutcome = "invalid"
-	Success AuditOutcome = "success"
+	AuditOutcomeDenied  AuditOutcome = "denied"
+	AuditOutcomeFailed  AuditOutcome = "failed"
+	AuditOutcomeInvalid AuditOutcome = "invalid"
+	AuditOutcomeSuccess AuditOutcome = "success"
 )
 
 // Valid indicates whether the value is a known member of the AuditOutcome enum.
 func (e AuditOutcome) Valid() bool {
 	switch e {
-	case Denied:
+	case AuditOutcomeDenied:
 		return true
-	case Failed:
+	case AuditOutcomeFailed:
 		return true
-	case Invalid:
+	case AuditOutcomeInvalid:
 		return true
-	case Success:
+	case AuditOutcomeSuccess:
 		return true
 	default:
 		return false
@@ -150,6 +150,81 @@ func (e LifecycleTemplatePattern) Valid() bool {
 	case RealtimeServing:
 		return true
 	case Training:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProjectStatus.
+const (
+	ProjectStatusFailed    ProjectStatus = "failed"
+	ProjectStatusPending   ProjectStatus = "pending"
+	ProjectStatusRunning   ProjectStatus = "running"
+	ProjectStatusSucceeded ProjectStatus = "succeeded"
+)
+
+// Valid indicates whether the value is a known member of the ProjectStatus enum.
+func (e ProjectStatus) Valid() bool {
+	switch e {
+	case ProjectStatusFailed:
+		return true
+	case ProjectStatusPending:
+		return true
+	case ProjectStatusRunning:
+		return true
+	case ProjectStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProjectStepName.
+const (
+	Binding    ProjectStepName = "binding"
+	Catalog    ProjectStepName = "catalog"
+	Namespace  ProjectStepName = "namespace"
+	Repository ProjectStepName = "repository"
+)
+
+// Valid indicates whether the value is a known member of the ProjectStepName enum.
+func (e ProjectStepName) Valid() bool {
+	switch e {
+	case Binding:
+		return true
+	case Catalog:
+		return true
+	case Namespace:
+		return true
+	case Repository:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProjectStepStatus.
+const (
+	ProjectStepStatusDone    ProjectStepStatus = "done"
+	ProjectStepStatusFailed  ProjectStepStatus = "failed"
+	ProjectStepStatusPending ProjectStepStatus = "pending"
+	ProjectStepStatusRunning ProjectStepStatus = "running"
+	ProjectStepStatusSkipped ProjectStepStatus = "skipped"
+)
+
+// Valid indicates whether the value is a known member of the ProjectStepStatus enum.
+func (e ProjectStepStatus) Valid() bool {
+	switch e {
+	case ProjectStepStatusDone:
+		return true
+	case ProjectStepStatusFailed:
+		return true
+	case ProjectStepStatusPending:
+		return true
+	case ProjectStepStatusRunning:
+		return true
+	case ProjectStepStatusSkipped:
 		return true
 	default:
 		return false
@@ -416,6 +491,114 @@ type Member struct {
 // Name A DNS-1123 label; lower-case letters, digits and '-', starting with a letter.
 type Name = string
 
+// Project defines model for Project.
+type Project struct {
+	CreatedAt   time.Time `json:"createdAt"`
+	CreatedBy   string    `json:"createdBy"`
+	Description *string   `json:"description,omitempty"`
+
+	// EntityRef The Backstage System: `system:default/<name>`.
+	EntityRef *string `json:"entityRef,omitempty"`
+	Id        string  `json:"id"`
+	Name      string  `json:"name"`
+
+	// Namespace The project's namespace; empty in local mode.
+	Namespace *string `json:"namespace,omitempty"`
+
+	// Overrides What the project changes of its lifecycle template; absent fields keep the template's values.
+	Overrides ProjectOverrides `json:"overrides"`
+
+	// RepoUrl The clone URL, once the repository exists.
+	RepoUrl *string `json:"repoUrl,omitempty"`
+
+	// Scm The repository host: `local` (served by mlportal at /git/).
+	Scm      string        `json:"scm"`
+	Status   ProjectStatus `json:"status"`
+	Steps    []ProjectStep `json:"steps"`
+	Team     string        `json:"team"`
+	Template string        `json:"template"`
+
+	// TemplateVersion The resolved template version.
+	TemplateVersion string    `json:"templateVersion"`
+	UpdatedAt       time.Time `json:"updatedAt"`
+	Version         int64     `json:"version"`
+}
+
+// ProjectStatus defines model for Project.Status.
+type ProjectStatus string
+
+// ProjectCreate defines model for ProjectCreate.
+type ProjectCreate struct {
+	// Description One line, without `"` or `\`.
+	Description *string `json:"description,omitempty"`
+
+	// Name A DNS-1123 label; lower-case letters, digits and '-', starting with a letter.
+	Name Name `json:"name"`
+
+	// Overrides What the project changes of its lifecycle template; absent fields keep the template's values.
+	Overrides *ProjectOverrides `json:"overrides,omitempty"`
+
+	// Team A DNS-1123 label; lower-case letters, digits and '-', starting with a letter.
+	Team Name `json:"team"`
+
+	// Template A lifecycle template: `training`, `batch-inference`, `realtime-serving`.
+	Template Name `json:"template"`
+
+	// TemplateVersion The template version; the latest release when absent.
+	TemplateVersion *string `json:"templateVersion,omitempty"`
+}
+
+// ProjectList defines model for ProjectList.
+type ProjectList struct {
+	Items         []Project `json:"items"`
+	NextPageToken *string   `json:"nextPageToken,omitempty"`
+}
+
+// ProjectOverrides What the project changes of its lifecycle template; absent fields keep the template's values.
+type ProjectOverrides struct {
+	Job *struct {
+		Image       *string `json:"image,omitempty"`
+		Preemptible *bool   `json:"preemptible,omitempty"`
+		Resources   *struct {
+			Cpu     *string `json:"cpu,omitempty"`
+			Gpu     *int    `json:"gpu,omitempty"`
+			GpuType *string `json:"gpuType,omitempty"`
+			Memory  *string `json:"memory,omitempty"`
+		} `json:"resources,omitempty"`
+		Retries *int `json:"retries,omitempty"`
+
+		// Timeout A Go duration: `2h`, `90m`.
+		Timeout *string `json:"timeout,omitempty"`
+	} `json:"job,omitempty"`
+
+	// Schedule A cron schedule (batch inference).
+	Schedule *string `json:"schedule,omitempty"`
+	Serving  *struct {
+		Replicas *int `json:"replicas,omitempty"`
+	} `json:"serving,omitempty"`
+}
+
+// ProjectStep defines model for ProjectStep.
+type ProjectStep struct {
+	Attempts int `json:"attempts"`
+
+	// Detail What the step made.
+	Detail *string `json:"detail,omitempty"`
+
+	// Error Why the step failed and what to do.
+	Error      *string           `json:"error,omitempty"`
+	FinishedAt *time.Time        `json:"finishedAt,omitempty"`
+	Name       ProjectStepName   `json:"name"`
+	StartedAt  *time.Time        `json:"startedAt,omitempty"`
+	Status     ProjectStepStatus `json:"status"`
+}
+
+// ProjectStepName defines model for ProjectStep.Name.
+type ProjectStepName string
+
+// ProjectStepStatus defines model for ProjectStep.Status.
+type ProjectStepStatus string
+
 // Role defines model for Role.
 type Role string
 
@@ -523,6 +706,9 @@ type Limit = int
 // PageToken defines model for PageToken.
 type PageToken = string
 
+// ProjectId defines model for ProjectId.
+type ProjectId = string
+
 // TeamName A DNS-1123 label; lower-case letters, digits and '-', starting with a letter.
 type TeamName = Name
 
@@ -556,6 +742,24 @@ type ListLifecycleTemplatesParams struct {
 // GetLifecycleTemplateParams defines parameters for GetLifecycleTemplate.
 type GetLifecycleTemplateParams struct {
 	Version *string `form:"version,omitempty" json:"version,omitempty"`
+}
+
+// ListProjectsParams defines parameters for ListProjects.
+type ListProjectsParams struct {
+	Team *Name `form:"team,omitempty" json:"team,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// PageToken The `nextPageToken` of the previous page.
+	PageToken *PageToken `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+}
+
+// CreateProjectParams defines parameters for CreateProject.
+type CreateProjectParams struct {
+	// IdempotencyKey Makes a POST safe to retry: the same key with the same body returns the first
+	// response; the same key with another body is refused with 422. Keys live 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListTeamsParams defines parameters for ListTeams.
@@ -604,6 +808,9 @@ type CreateTokenParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// CreateProjectJSONRequestBody defines body for CreateProject for application/json ContentType.
+type CreateProjectJSONRequestBody = ProjectCreate
+
 // CreateTeamJSONRequestBody defines body for CreateTeam for application/json ContentType.
 type CreateTeamJSONRequestBody = TeamCreate
 
@@ -627,6 +834,21 @@ type ServerInterface interface {
 	// GetOpenAPI This document.
 	// (GET /api/v1/openapi.yaml)
 	GetOpenAPI(ctx echo.Context) error
+	// ListProjects A page of projects ordered by id; one team's, or every team's for global readers.
+	// (GET /api/v1/projects)
+	ListProjects(ctx echo.Context, params ListProjectsParams) error
+	// CreateProject Create an ML project and start its bootstrap saga (team members).
+	// (POST /api/v1/projects)
+	CreateProject(ctx echo.Context, params CreateProjectParams) error
+	// GetProject One project with the state of every saga step.
+	// (GET /api/v1/projects/{projectId})
+	GetProject(ctx echo.Context, projectId ProjectId) error
+	// WatchProject The saga's progress as server-sent events.
+	// (GET /api/v1/projects/{projectId}/events)
+	WatchProject(ctx echo.Context, projectId ProjectId) error
+	// RetryProject Resume a failed project's saga from its failed step (team members).
+	// (POST /api/v1/projects/{projectId}/retry)
+	RetryProject(ctx echo.Context, projectId ProjectId) error
 
 	// (GET /api/v1/teams)
 	ListTeams(ctx echo.Context, params ListTeamsParams) error
@@ -796,6 +1018,115 @@ func (w *ServerInterfaceWrapper) GetOpenAPI(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetOpenAPI(ctx)
+	return err
+}
+
+// ListProjects converts echo context to params.
+func (w *ServerInterfaceWrapper) ListProjects(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListProjectsParams
+	// ------------- Optional query parameter "team" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "team", ctx.QueryParams(), &params.Team, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageToken", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageToken: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListProjects(ctx, params)
+	return err
+}
+
+// CreateProject converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateProject(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateProjectParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateProject(ctx, params)
+	return err
+}
+
+// GetProject converts echo context to params.
+func (w *ServerInterfaceWrapper) GetProject(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "projectId" -------------
+	var projectId ProjectId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "projectId", ctx.Param("projectId"), &projectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter projectId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetProject(ctx, projectId)
+	return err
+}
+
+// WatchProject converts echo context to params.
+func (w *ServerInterfaceWrapper) WatchProject(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "projectId" -------------
+	var projectId ProjectId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "projectId", ctx.Param("projectId"), &projectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter projectId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.WatchProject(ctx, projectId)
+	return err
+}
+
+// RetryProject converts echo context to params.
+func (w *ServerInterfaceWrapper) RetryProject(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "projectId" -------------
+	var projectId ProjectId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "projectId", ctx.Param("projectId"), &projectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter projectId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RetryProject(ctx, projectId)
 	return err
 }
 
@@ -1141,5 +1472,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/lifecycle-templates", wrapper.ListLifecycleTemplates, options.OperationMiddlewares["listLifecycleTemplates"]...)
 	router.GET(options.BaseURL+"/api/v1/lifecycle-templates/:name", wrapper.GetLifecycleTemplate, options.OperationMiddlewares["getLifecycleTemplate"]...)
 	router.GET(options.BaseURL+"/api/v1/audit", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
+	router.GET(options.BaseURL+"/api/v1/projects", wrapper.ListProjects, options.OperationMiddlewares["listProjects"]...)
+	router.POST(options.BaseURL+"/api/v1/projects", wrapper.CreateProject, options.OperationMiddlewares["createProject"]...)
+	router.GET(options.BaseURL+"/api/v1/projects/:projectId", wrapper.GetProject, options.OperationMiddlewares["getProject"]...)
+	router.POST(options.BaseURL+"/api/v1/projects/:projectId/retry", wrapper.RetryProject, options.OperationMiddlewares["retryProject"]...)
+	router.GET(options.BaseURL+"/api/v1/projects/:projectId/events", wrapper.WatchProject, options.OperationMiddlewares["watchProject"]...)
 
 }

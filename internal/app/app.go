@@ -30,10 +30,12 @@ import (
 	"github.com/mlportal/mlportal/internal/httpapi"
 	"github.com/mlportal/mlportal/internal/idempotency"
 	"github.com/mlportal/mlportal/internal/lifecycle"
+	"github.com/mlportal/mlportal/internal/project"
 	"github.com/mlportal/mlportal/internal/store"
 	"github.com/mlportal/mlportal/internal/team"
 	"github.com/mlportal/mlportal/internal/token"
 	"github.com/mlportal/mlportal/internal/version"
+	mlproject "github.com/mlportal/mlportal/scaffolder-templates/ml-project"
 )
 
 // Options are the inputs that do not come from app-config.yaml.
@@ -56,6 +58,8 @@ type App struct {
 	handler     http.Handler
 	adminToken  string
 	adminSource string
+	runner      *project.Runner
+	stop        context.CancelFunc // stops the runner; set by Start
 }
 
 // New opens the store and wires the services and the HTTP handler.
@@ -104,11 +108,27 @@ func (a *App) wire(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("lifecycle templates (mlportal.lifecycle.templateDirs): %w", err)
 	}
+	repos, err := gitserver.New(filepath.Join(cfg.DataDir, "git"), "", opt.Log, gitserver.WithClock(opt.Clock))
+	if err != nil {
+		// The API works without git; repositories of the local SCM provider do not.
+		opt.Log.Warn("git repositories disabled: install git to serve /git/", "err", err)
+	}
+	nss, err := newNamespaces(cfg, st, opt.Log)
+	if err != nil {
+		return err
+	}
+	rcfg := project.RunnerConfig{Repo: st, Teams: teams, Templates: templates, Namespaces: nss, Skeleton: mlproject.Files(),
+		BaseURL: cfg.Server.BaseURL, Clock: opt.Clock, Log: opt.Log}
+	if repos != nil {
+		rcfg.Repos = repos
+	}
+	a.runner = project.NewRunner(rcfg)
+	projects := project.NewService(st, teams, templates, a.runner, opt.Clock, nil)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := httpapi.New(httpapi.Deps{
 		Auth: tokens, Teams: teams, Tokens: tokens, Audit: audit.NewService(st, opt.Clock), Lifecycle: templates,
-		Idempotency: idempotency.NewService(st, opt.Clock), Ready: st, Log: opt.Log, Registry: reg,
+		Projects: projects, Idempotency: idempotency.NewService(st, opt.Clock), Ready: st, Log: opt.Log, Registry: reg,
 		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes),
 		Version:      httpapi.VersionInfo{Version: version.Version, Commit: version.Commit, GoVersion: version.GoVersion()},
 	})
@@ -116,10 +136,7 @@ func (a *App) wire(ctx context.Context) error {
 		return err
 	}
 	a.handler = srv.Handler()
-	repos, err := gitserver.New(filepath.Join(cfg.DataDir, "git"), "", opt.Log, gitserver.WithClock(opt.Clock))
-	if err != nil {
-		// The API works without git; repositories of the local SCM provider do not.
-		opt.Log.Warn("git repositories disabled: install git to serve /git/", "err", err)
+	if repos == nil {
 		return nil
 	}
 	mux := http.NewServeMux()
@@ -129,14 +146,31 @@ func (a *App) wire(ctx context.Context) error {
 	return nil
 }
 
+// Start runs project sagas in the background until ctx is cancelled or
+// Close, resuming those a previous process left unfinished. Serve calls it.
+func (a *App) Start(ctx context.Context) error {
+	ctx, a.stop = context.WithCancel(ctx)
+	if err := a.runner.Start(ctx); err != nil {
+		return fmt.Errorf("resume project sagas: %w", err)
+	}
+	return nil
+}
+
 // Handler is the HTTP API.
 func (a *App) Handler() http.Handler { return a.handler }
 
 // AdminToken is the admin secret in force ("" if none).
 func (a *App) AdminToken() string { return a.adminToken }
 
-// Close closes the store.
-func (a *App) Close() error { return a.store.Close() }
+// Close stops the project runner, waits for its sagas to stop and closes
+// the store.
+func (a *App) Close() error {
+	if a.stop != nil {
+		a.stop()
+	}
+	a.runner.Wait()
+	return a.store.Close()
+}
 
 // Run serves mlportal until ctx is cancelled.
 func Run(ctx context.Context, cfg config.Config, opt Options) error {
@@ -173,6 +207,10 @@ func (a *App) Serve(ctx context.Context) error {
 		opt.Ready(url)
 	}
 	go purgeIdempotencyKeys(ctx, a.store, opt.Clock, log)
+	if err := a.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
@@ -254,6 +292,7 @@ func printBanner(w io.Writer, url string, cfg config.Config, adminToken, source 
 	fmt.Fprintf(w, "  ./bin/mlportal whoami\n")
 	fmt.Fprintf(w, "  ./bin/mlportal teams create ml-research --display-name \"ML Research\" --group group:default/ml-research\n")
 	fmt.Fprintf(w, "  ./bin/mlportal token create --name laptop --team ml-research --verbs read,write\n")
+	fmt.Fprintf(w, "  ./bin/mlportal project create churn-model --team ml-research --wait\n")
 	fmt.Fprintf(w, "  curl -s %s/api/v1/openapi.yaml | head\n\nPress Ctrl-C to stop.\n\n", url)
 }
 

@@ -26,8 +26,12 @@ func server(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() { srv.Close(); a.Close() })
+	t.Cleanup(func() { srv.Close(); cancel(); a.Close() })
 	t.Setenv("MLPORTAL_CLI_CONFIG", filepath.Join(t.TempDir(), "cli.yaml"))
 	t.Setenv("MLPORTAL_URL", "")
 	t.Setenv("MLPORTAL_TOKEN", "")

@@ -41,7 +41,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.token, "token", "", "bearer token (default: $MLPORTAL_TOKEN, then the saved login)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table, json or yaml")
 	root.AddCommand(newServeCmd(g), newVersionCmd(g), newLoginCmd(g), newLogoutCmd(g), newWhoamiCmd(g),
-		newTokenCmd(g), newTeamsCmd(g), newAuditCmd(g), newTemplatesCmd(g))
+		newTokenCmd(g), newTeamsCmd(g), newAuditCmd(g), newTemplatesCmd(g), newProjectCmd(g))
 	return root
 }
 
@@ -69,6 +69,7 @@ func (g *globals) printer() (printer, error) {
 // conn is an API client with the resolved server and credentials.
 type conn struct {
 	server string
+	token  string
 	api    *api.ClientWithResponses
 }
 
@@ -97,7 +98,7 @@ func newConn(server, tok string) (*conn, error) {
 	if err != nil {
 		return nil, usageError("bad --server %q: %v", server, err)
 	}
-	return &conn{server: server, api: c}, nil
+	return &conn{server: server, token: tok, api: c}, nil
 }
 
 // response is what every generated *Response offers.

@@ -16,6 +16,9 @@ type Config struct {
 	Log       Log             `yaml:"log"`
 	Backstage Backstage       `yaml:"backstage"` // read by the Backstage plugin @mlportal/plugin-mlportal-backend; Go only validates it
 	Lifecycle LifecycleConfig `yaml:"lifecycle"`
+	// Kubernetes is the cluster projects get namespaces on; none = local mode.
+	Kubernetes KubernetesConfig `yaml:"kubernetes"`
+	Projects   ProjectsConfig   `yaml:"projects"`
 }
 
 // Server configures the HTTP server.
@@ -85,6 +88,39 @@ type LifecycleConfig struct {
 	TemplateDirs []string `yaml:"templateDirs"`
 }
 
+// KubernetesConfig names the cluster mlportal provisions projects on.
+type KubernetesConfig struct {
+	// Kubeconfig is the path of a kubeconfig file; "" = no cluster (local
+	// mode: the namespace step is skipped and mlportal records the quota).
+	Kubeconfig string `yaml:"kubeconfig"`
+}
+
+// ProjectsConfig configures new ML projects (internal/project).
+type ProjectsConfig struct {
+	DefaultQuota ProjectQuota  `yaml:"defaultQuota"`
+	Limits       ProjectLimits `yaml:"limits"`
+}
+
+// ProjectQuota is a project namespace's ResourceQuota. Quantities use
+// Kubernetes syntax ("32", "500m", "128Gi").
+type ProjectQuota struct {
+	CPU     string `yaml:"cpu"`     // "32"
+	Memory  string `yaml:"memory"`  // "128Gi"
+	GPUs    int    `yaml:"gpus"`    // 4 (requests.nvidia.com/gpu)
+	Pods    int    `yaml:"pods"`    // 50
+	Storage string `yaml:"storage"` // "500Gi"
+	PVCs    int    `yaml:"pvcs"`    // 20
+}
+
+// ProjectLimits is a project namespace's per-container LimitRange.
+type ProjectLimits struct {
+	MaxGPUsPerContainer int    `yaml:"maxGPUsPerContainer"` // 8
+	DefaultCPU          string `yaml:"defaultCPU"`          // "1"
+	DefaultMemory       string `yaml:"defaultMemory"`       // "2Gi"
+	MaxCPU              string `yaml:"maxCPU"`              // "32"
+	MaxMemory           string `yaml:"maxMemory"`           // "256Gi"
+}
+
 // Default returns the static defaults: a local-mode server on
 // 127.0.0.1:8080 with SQLite state under .mlportal. Derived values
 // (DSN, base URLs) are left empty for [Config.Complete].
@@ -118,6 +154,10 @@ func Default() Config {
 			},
 		},
 		Log: Log{Level: "info", Format: "text"},
+		Projects: ProjectsConfig{
+			DefaultQuota: ProjectQuota{CPU: "32", Memory: "128Gi", GPUs: 4, Pods: 50, Storage: "500Gi", PVCs: 20},
+			Limits:       ProjectLimits{MaxGPUsPerContainer: 8, DefaultCPU: "1", DefaultMemory: "2Gi", MaxCPU: "32", MaxMemory: "256Gi"},
+		},
 	}
 }
 

@@ -62,6 +62,7 @@ func (c Config) Validate() error {
 			ps.add(fmt.Sprintf("lifecycle.templateDirs[%d]", i), "must be a directory path, not empty")
 		}
 	}
+	c.Projects.validate(&ps)
 	if len(ps) > 0 {
 		return &ValidationError{Problems: ps}
 	}
@@ -236,4 +237,30 @@ func pemBlock(s, wantType string) ([]byte, error) {
 		return nil, errors.New("unexpected data after the PEM block")
 	}
 	return block.Bytes, nil
+}
+
+// validate checks the project defaults' shape; the Kubernetes quantities
+// themselves are parsed where they are used (internal/tenancy), at start-up.
+func (p ProjectsConfig) validate(ps *problems) {
+	q, l := p.DefaultQuota, p.Limits
+	for _, f := range []struct {
+		field, v string
+	}{
+		{"defaultQuota.cpu", q.CPU}, {"defaultQuota.memory", q.Memory}, {"defaultQuota.storage", q.Storage},
+		{"limits.defaultCPU", l.DefaultCPU}, {"limits.defaultMemory", l.DefaultMemory}, {"limits.maxCPU", l.MaxCPU}, {"limits.maxMemory", l.MaxMemory},
+	} {
+		if strings.TrimSpace(f.v) == "" {
+			ps.add("projects."+f.field, "required: a Kubernetes quantity such as 32, 500m or 128Gi")
+		}
+	}
+	for _, f := range []struct {
+		field string
+		n     int
+	}{
+		{"defaultQuota.gpus", q.GPUs}, {"defaultQuota.pods", q.Pods}, {"defaultQuota.pvcs", q.PVCs}, {"limits.maxGPUsPerContainer", l.MaxGPUsPerContainer},
+	} {
+		if f.n < 0 {
+			ps.add("projects."+f.field, "must not be negative (got %d)", f.n)
+		}
+	}
 }

@@ -54,8 +54,12 @@ func newEnv(t testing.TB) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() { srv.Close(); a.Close() })
+	t.Cleanup(func() { srv.Close(); cancel(); a.Close() })
 	return &env{t: t, url: srv.URL, clock: clk, bsPriv: priv}
 }
 

@@ -67,6 +67,7 @@ type Deps struct {
 	Tokens       Tokens
 	Audit        Audit
 	Lifecycle    LifecycleCatalog
+	Projects     Projects
 	Idempotency  Idempotency
 	Ready        Pinger
 	Log          *slog.Logger
@@ -89,6 +90,9 @@ type route struct {
 	kin    *routers.Route
 	public bool
 	action string // audit action, e.g. team.create
+	// stream marks an operation answered with server-sent events
+	// (x-mlportal-stream): its request is validated, its response is not.
+	stream bool
 }
 
 var _ api.ServerInterface = (*Server)(nil)
@@ -107,10 +111,12 @@ func New(d Deps) (*Server, error) {
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {
 			public := op.Security != nil && len(*op.Security) == 0
+			stream, _ := op.Extensions["x-mlportal-stream"].(bool)
 			s.routes[method+" "+echoPath(path)] = &route{
 				kin:    &routers.Route{Spec: doc, Path: path, PathItem: item, Method: method, Operation: op},
 				public: public,
 				action: auditAction(op.OperationID),
+				stream: stream,
 			}
 		}
 	}

@@ -21,6 +21,14 @@ var validationOptions = &openapi3filter.Options{
 	AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
 }
 
+// streamValidationOptions are for server-sent-event operations: parameters
+// are checked; there is no request body, and the stream is never buffered.
+var streamValidationOptions = &openapi3filter.Options{
+	MultiError:         true,
+	AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+	ExcludeRequestBody: true,
+}
+
 // validate checks every request against the OpenAPI document before a
 // handler runs: parameters, headers, content type and body schema (unknown
 // fields included, as the schemas forbid additional properties).
@@ -34,7 +42,11 @@ func (s *Server) validate(next echo.HandlerFunc) echo.HandlerFunc {
 		for i, n := range c.ParamNames() {
 			params[n] = c.ParamValues()[i]
 		}
-		in := &openapi3filter.RequestValidationInput{Request: c.Request(), PathParams: params, Route: rt.kin, Options: validationOptions}
+		opts := validationOptions
+		if rt.stream {
+			opts = streamValidationOptions
+		}
+		in := &openapi3filter.RequestValidationInput{Request: c.Request(), PathParams: params, Route: rt.kin, Options: opts}
 		if err := openapi3filter.ValidateRequest(c.Request().Context(), in); err != nil {
 			return requestFault(err)
 		}

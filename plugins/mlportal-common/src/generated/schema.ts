@@ -218,6 +218,93 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/projects": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A page of projects ordered by id; one team's, or every team's for global readers. */
+        get: operations["listProjects"];
+        put?: never;
+        /**
+         * Create an ML project and start its bootstrap saga (team members).
+         * @description Records the project and returns at once; the saga (repository, namespace, lifecycle
+         *     template binding, catalog) runs in the background. Follow it with
+         *     `GET /api/v1/projects/{id}/events` or poll `GET /api/v1/projects/{id}`. The same request
+         *     again returns the existing project with 200; another request for a taken name is 409.
+         */
+        post: operations["createProject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        /** One project with the state of every saga step. */
+        get: operations["getProject"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/retry": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Resume a failed project's saga from its failed step (team members). */
+        post: operations["retryProject"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/projects/{projectId}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The saga's progress as server-sent events.
+         * @description A `text/event-stream`: one `step` event (data: a `ProjectStep` as JSON) for each step as it
+         *     stands when the stream opens and at every later transition, then one `done` event (data:
+         *     the `Project`) when the saga has succeeded or failed, after which the server closes the
+         *     stream. Works against any replica: the stream follows the stored project.
+         */
+        get: operations["watchProject"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -455,6 +542,85 @@ export interface components {
             items: components["schemas"]["AuditEvent"][];
             nextPageToken?: string;
         };
+        ProjectCreate: {
+            team: components["schemas"]["Name"];
+            name: components["schemas"]["Name"];
+            /** @description One line, without `"` or `\`. */
+            description?: string;
+            /** @description A lifecycle template: `training`, `batch-inference`, `realtime-serving`. */
+            template: components["schemas"]["Name"];
+            /** @description The template version; the latest release when absent. */
+            templateVersion?: string;
+            overrides?: components["schemas"]["ProjectOverrides"];
+        };
+        /** @description What the project changes of its lifecycle template; absent fields keep the template's values. */
+        ProjectOverrides: {
+            job?: {
+                image?: string;
+                resources?: {
+                    cpu?: string;
+                    memory?: string;
+                    gpu?: number;
+                    gpuType?: string;
+                };
+                /** @description A Go duration: `2h`, `90m`. */
+                timeout?: string;
+                retries?: number;
+                preemptible?: boolean;
+            };
+            serving?: {
+                replicas?: number;
+            };
+            /** @description A cron schedule (batch inference). */
+            schedule?: string;
+        };
+        ProjectStep: {
+            /** @enum {string} */
+            name: "repository" | "namespace" | "binding" | "catalog";
+            /** @enum {string} */
+            status: "pending" | "running" | "done" | "skipped" | "failed";
+            attempts: number;
+            /** Format: date-time */
+            startedAt?: string;
+            /** Format: date-time */
+            finishedAt?: string;
+            /** @description Why the step failed and what to do. */
+            error?: string;
+            /** @description What the step made. */
+            detail?: string;
+        };
+        Project: {
+            id: string;
+            team: string;
+            name: string;
+            description?: string;
+            template: string;
+            /** @description The resolved template version. */
+            templateVersion: string;
+            overrides: components["schemas"]["ProjectOverrides"];
+            /** @description The repository host: `local` (served by mlportal at /git/). */
+            scm: string;
+            /** @description The clone URL, once the repository exists. */
+            repoUrl?: string;
+            /** @description The project's namespace; empty in local mode. */
+            namespace?: string;
+            /** @description The Backstage System: `system:default/<name>`. */
+            entityRef?: string;
+            /** @enum {string} */
+            status: "pending" | "running" | "succeeded" | "failed";
+            steps: components["schemas"]["ProjectStep"][];
+            createdBy: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+            /** Format: int64 */
+            version: number;
+        };
+        ProjectList: {
+            items: components["schemas"]["Project"][];
+            nextPageToken?: string;
+        };
     };
     responses: {
         /** @description An error. */
@@ -480,6 +646,7 @@ export interface components {
         /** @description The ETag last read; on mismatch the request is refused with 412. */
         IfMatch: string;
         TeamName: components["schemas"]["Name"];
+        ProjectId: string;
     };
     requestBodies: never;
     headers: {
@@ -918,6 +1085,142 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["AuditEventList"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    listProjects: {
+        parameters: {
+            query?: {
+                team?: components["schemas"]["Name"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextPageToken` of the previous page. */
+                pageToken?: components["parameters"]["PageToken"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of projects. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProjectList"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    createProject: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a POST safe to retry: the same key with the same body returns the first
+                 *     response; the same key with another body is refused with 422. Keys live 24 hours.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProjectCreate"];
+            };
+        };
+        responses: {
+            /** @description The same request was made before; this is that project. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            /** @description Created; the saga has started. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The project. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    retryProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted; the saga runs again from the failed step. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    watchProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The event stream. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/event-stream": string;
                 };
             };
             default: components["responses"]["Error"];

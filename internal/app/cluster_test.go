@@ -1,0 +1,114 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mlportal/mlportal/internal/app"
+	"github.com/mlportal/mlportal/internal/config"
+	"github.com/mlportal/mlportal/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// With mlportal.kubernetes.kubeconfig set, the namespace step applies the
+// project's namespace and the configured default quota on a real
+// kube-apiserver.
+func TestProjectNamespaceOnARealCluster(t *testing.T) {
+	cluster := testenv.Kubernetes(t)
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git is not installed")
+	}
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.Database.DSN = filepath.Join(cfg.DataDir, "mlportal.db")
+	cfg.Kubernetes.Kubeconfig = cluster.Kubeconfig()
+	cfg.Complete()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	a, err := app.New(t.Context(), cfg, app.Options{AdminToken: "root"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := a.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(func() { srv.Close(); cancel(); a.Close() })
+
+	call := func(method, path string, body any, want int) map[string]any {
+		t.Helper()
+		b, _ := json.Marshal(body)
+		req, _ := http.NewRequestWithContext(t.Context(), method, srv.URL+path, bytes.NewReader(b))
+		req.Header.Set("Authorization", "Bearer root")
+		if body != nil {
+			req.Header.Set("Content-Type", "application/json")
+		} else {
+			req.Body = http.NoBody
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var out map[string]any
+		_ = json.NewDecoder(res.Body).Decode(&out)
+		if res.StatusCode != want {
+			t.Fatalf("%s %s: %d, want %d: %v", method, path, res.StatusCode, want, out)
+		}
+		return out
+	}
+	name := fmt.Sprintf("churn-%d", time.Now().UnixNano()%1_000_000) // the cluster outlives -count runs
+	call("POST", "/api/v1/teams", map[string]any{"name": "fraud", "costCenter": "cc-42"}, 201)
+	p := call("POST", "/api/v1/projects", map[string]any{"team": "fraud", "name": name, "template": "training"}, 201)
+	cs := cluster.Clientset()
+	ns := "fraud-" + name
+	t.Cleanup(func() {
+		if err := cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}); err != nil && !apierrors.IsNotFound(err) {
+			t.Errorf("cleanup: %v", err)
+		}
+	})
+	deadline := time.Now().Add(time.Minute)
+	for p["status"] != "succeeded" {
+		if p["status"] == "failed" || time.Now().After(deadline) {
+			t.Fatalf("saga: %v", p)
+		}
+		time.Sleep(50 * time.Millisecond)
+		p = call("GET", "/api/v1/projects/"+p["id"].(string), nil, 200)
+	}
+	if p["namespace"] != ns {
+		t.Errorf("namespace %v, want %s", p["namespace"], ns)
+	}
+	got, err := cs.CoreV1().Namespaces().Get(t.Context(), ns, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Labels["mlportal.io/team"] != "fraud" {
+		t.Errorf("namespace labels %v", got.Labels)
+	}
+	quotas, err := cs.CoreV1().ResourceQuotas(ns).List(t.Context(), metav1.ListOptions{})
+	if err != nil || len(quotas.Items) != 1 {
+		t.Fatalf("quotas: %v, %v", quotas, err)
+	}
+	hard := quotas.Items[0].Spec.Hard
+	for res, want := range map[corev1.ResourceName]string{"requests.nvidia.com/gpu": "4", "requests.cpu": "32", "requests.memory": "128Gi", "pods": "50"} {
+		if q, ok := hard[res]; !ok || q.Cmp(resource.MustParse(want)) != 0 {
+			t.Errorf("quota %s = %v, want %s", res, hard[res], want)
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package project
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/mlportal/mlportal/internal/fault"
+	"github.com/mlportal/mlportal/internal/lifecycle"
+)
+
+// Status is where a project's saga stands.
+type Status string
+
+// Project statuses.
+const (
+	StatusPending   Status = "pending"
+	StatusRunning   Status = "running"
+	StatusSucceeded Status = "succeeded"
+	StatusFailed    Status = "failed"
+)
+
+// Terminal reports whether the saga has stopped (until a retry).
+func (s Status) Terminal() bool { return s == StatusSucceeded || s == StatusFailed }
+
+// StepStatus is where one step stands.
+type StepStatus string
+
+// Step statuses.
+const (
+	StepPending StepStatus = "pending"
+	StepRunning StepStatus = "running"
+	StepDone    StepStatus = "done"
+	StepSkipped StepStatus = "skipped"
+	StepFailed  StepStatus = "failed"
+)
+
+// Finished reports whether the step needs no more work.
+func (s StepStatus) Finished() bool { return s == StepDone || s == StepSkipped }
+
+// Step names, in the order they run.
+const (
+	StepRepository = "repository"
+	StepNamespace  = "namespace"
+	StepBinding    = "binding"
+	StepCatalog    = "catalog"
+)
+
+// StepNames lists the saga's steps in order.
+var StepNames = []string{StepRepository, StepNamespace, StepBinding, StepCatalog}
+
+// SCMLocal is the built-in provider: bare repositories served by mlportal.
+const SCMLocal = "local"
+
+// Step is one step of a project's saga.
+type Step struct {
+	Name       string     `json:"name"`
+	Status     StepStatus `json:"status"`
+	Attempts   int        `json:"attempts"`
+	StartedAt  time.Time  `json:"startedAt,omitzero"`
+	FinishedAt time.Time  `json:"finishedAt,omitzero"`
+	// Error says why the step failed, in words a data scientist can act on.
+	Error string `json:"error,omitempty"`
+	// Detail is what the step made, e.g. the namespace or the commit.
+	Detail string `json:"detail,omitempty"`
+}
+
+// Project is an ML project and the state of its bootstrap saga.
+type Project struct {
+	ID              string
+	Team            string
+	Name            string
+	Description     string
+	Template        string // lifecycle template name
+	TemplateVersion string // resolved version
+	Overrides       lifecycle.Overrides
+	SCM             string
+	RepoURL         string
+	Namespace       string
+	EntityRef       string // the Backstage System, e.g. system:default/churn
+	Status          Status
+	Steps           []Step
+	CreatedBy       string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	// Version increases on every change.
+	Version int64
+}
+
+// Step returns the step named name (nil if none).
+func (p *Project) Step(name string) *Step {
+	for i := range p.Steps {
+		if p.Steps[i].Name == name {
+			return &p.Steps[i]
+		}
+	}
+	return nil
+}
+
+// Clone returns a deep copy.
+func (p Project) Clone() Project {
+	p.Steps = append([]Step(nil), p.Steps...)
+	return p
+}
+
+// CreateRequest is what a caller asks for.
+type CreateRequest struct {
+	Team            string
+	Name            string
+	Description     string
+	Template        string
+	TemplateVersion string // "" = the latest
+	Overrides       lifecycle.Overrides
+}
+
+// Repository persists projects. CreateProject fails with
+// fault.ErrAlreadyExists when the team already has a project of that name;
+// UpdateProject with fault.ErrPreconditionFailed when the stored version is
+// not ifVersion.
+type Repository interface {
+	CreateProject(ctx context.Context, p Project) error
+	GetProject(ctx context.Context, id string) (Project, error)
+	GetProjectByName(ctx context.Context, team, name string) (Project, error)
+	ListProjects(ctx context.Context, team, after string, limit int) ([]Project, error)
+	ListUnfinishedProjects(ctx context.Context) ([]Project, error)
+	UpdateProject(ctx context.Context, p Project, ifVersion int64) error
+}
+
+var nameRE = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
+
+// validate checks what can be checked without collaborators.
+func (r CreateRequest) validate() []fault.FieldError {
+	var errs []fault.FieldError
+	if len(r.Name) < 2 || len(r.Name) > 63 || !nameRE.MatchString(r.Name) {
+		errs = append(errs, fault.Field("name", "must be 2-63 lower-case letters, digits or '-', starting with a letter and not ending with '-' (got %q)", r.Name))
+	}
+	if r.Template == "" {
+		errs = append(errs, fault.Field("template", "must name a lifecycle template, e.g. training; see GET /api/v1/lifecycle-templates"))
+	}
+	if len(r.Description) > 300 || strings.ContainsAny(r.Description, "\"\\\n\r") ||
+		strings.Contains(r.Description, "${{") || strings.Contains(r.Description, "{%") || strings.Contains(r.Description, "{#") {
+		errs = append(errs, fault.Field("description", "must be one line of at most 300 characters without %s", `", \, ${{, {% or {#`))
+	}
+	return errs
+}
+
+var timeZero time.Time
