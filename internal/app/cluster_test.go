@@ -6,9 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os/exec"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,6 +16,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mlportal/mlportal/internal/app"
+	"github.com/mlportal/mlportal/internal/apptest"
 	"github.com/mlportal/mlportal/internal/config"
 	"github.com/mlportal/mlportal/internal/testenv"
 )
@@ -32,24 +31,9 @@ func TestProjectNamespaceOnARealCluster(t *testing.T) {
 	if _, err := exec.LookPath("git"); err != nil {
 		t.Skip("git is not installed")
 	}
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Database.DSN = filepath.Join(cfg.DataDir, "mlportal.db")
-	cfg.Kubernetes.Kubeconfig = cluster.Kubeconfig()
-	cfg.Complete()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	a, err := app.New(t.Context(), cfg, app.Options{AdminToken: "root"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := a.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() { srv.Close(); cancel(); a.Close() })
+	srv := apptest.Start(t, app.Options{AdminToken: "root"}, func(cfg *config.Config) {
+		cfg.Kubernetes.Kubeconfig = cluster.Kubeconfig()
+	})
 
 	call := func(method, path string, body any, want int) map[string]any {
 		t.Helper()

@@ -4,34 +4,20 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/mlportal/mlportal/internal/app"
+	"github.com/mlportal/mlportal/internal/apptest"
 	"github.com/mlportal/mlportal/internal/cli"
-	"github.com/mlportal/mlportal/internal/config"
 )
 
 // server starts a real mlportal (SQLite) in-process and points the CLI's
 // config file at a temporary path.
 func server(t *testing.T) string {
 	t.Helper()
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Database.DSN = filepath.Join(cfg.DataDir, "db")
-	cfg.Complete()
-	a, err := app.New(context.Background(), cfg, app.Options{AdminToken: "root"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := a.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() { srv.Close(); cancel(); a.Close() })
+	srv := apptest.Start(t, app.Options{AdminToken: "root"}, nil)
 	t.Setenv("MLPORTAL_CLI_CONFIG", filepath.Join(t.TempDir(), "cli.yaml"))
 	t.Setenv("MLPORTAL_URL", "")
 	t.Setenv("MLPORTAL_TOKEN", "")

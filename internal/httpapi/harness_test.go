@@ -2,7 +2,6 @@ package httpapi_test
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/x509"
@@ -10,14 +9,13 @@ import (
 	"encoding/pem"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/mlportal/mlportal/internal/app"
+	"github.com/mlportal/mlportal/internal/apptest"
 	"github.com/mlportal/mlportal/internal/clock"
 	"github.com/mlportal/mlportal/internal/config"
 )
@@ -39,27 +37,12 @@ func newEnv(t testing.TB) *env {
 		t.Fatal(err)
 	}
 	der, _ := x509.MarshalPKIXPublicKey(pub)
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.Database.DSN = filepath.Join(cfg.DataDir, "mlportal.db")
-	cfg.Server.MaxBodyBytes = 64 * 1024
-	cfg.Auth.Admins = []string{"group:default/platform-admins"}
-	cfg.Auth.Backstage.PublicKeys = []string{string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))}
-	cfg.Complete()
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
 	clk := clock.NewFake(time.Now().UTC().Truncate(time.Second))
-	a, err := app.New(context.Background(), cfg, app.Options{AdminToken: adminToken, Clock: clk})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	if err := a.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(func() { srv.Close(); cancel(); a.Close() })
+	srv := apptest.Start(t, app.Options{AdminToken: adminToken, Clock: clk}, func(cfg *config.Config) {
+		cfg.Server.MaxBodyBytes = 64 * 1024
+		cfg.Auth.Admins = []string{"group:default/platform-admins"}
+		cfg.Auth.Backstage.PublicKeys = []string{string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))}
+	})
 	return &env{t: t, url: srv.URL, clock: clk, bsPriv: priv}
 }
 
