@@ -508,6 +508,9 @@ type Project struct {
 	// Overrides What the project changes of its lifecycle template; absent fields keep the template's values.
 	Overrides ProjectOverrides `json:"overrides"`
 
+	// Quota What a project's namespace may request in all. On create, absent fields take `mlportal.projects.defaultQuota`, and the GPUs of all the team's projects together may not exceed the team's ceiling (the sum of its `gpuQuota` nominal + borrowingLimit, or the default quota's GPUs for a team without `gpuQuota`): 422 on `quota.gpus`.
+	Quota *ProjectQuota `json:"quota,omitempty"`
+
 	// RepoUrl The clone URL, once the repository exists.
 	RepoUrl *string `json:"repoUrl,omitempty"`
 
@@ -537,6 +540,9 @@ type ProjectCreate struct {
 
 	// Overrides What the project changes of its lifecycle template; absent fields keep the template's values.
 	Overrides *ProjectOverrides `json:"overrides,omitempty"`
+
+	// Quota What a project's namespace may request in all. On create, absent fields take `mlportal.projects.defaultQuota`, and the GPUs of all the team's projects together may not exceed the team's ceiling (the sum of its `gpuQuota` nominal + borrowingLimit, or the default quota's GPUs for a team without `gpuQuota`): 422 on `quota.gpus`.
+	Quota *ProjectQuota `json:"quota,omitempty"`
 
 	// Team A DNS-1123 label; lower-case letters, digits and '-', starting with a letter.
 	Team Name `json:"team"`
@@ -576,6 +582,18 @@ type ProjectOverrides struct {
 	Serving  *struct {
 		Replicas *int `json:"replicas,omitempty"`
 	} `json:"serving,omitempty"`
+}
+
+// ProjectQuota What a project's namespace may request in all. On create, absent fields take `mlportal.projects.defaultQuota`, and the GPUs of all the team's projects together may not exceed the team's ceiling (the sum of its `gpuQuota` nominal + borrowingLimit, or the default quota's GPUs for a team without `gpuQuota`): 422 on `quota.gpus`.
+type ProjectQuota struct {
+	// Cpu A CPU quantity: `32`, `500m`.
+	Cpu *string `json:"cpu,omitempty"`
+
+	// Gpus GPUs (`requests.nvidia.com/gpu`).
+	Gpus *int `json:"gpus,omitempty"`
+
+	// Memory A memory quantity: `128Gi`.
+	Memory *string `json:"memory,omitempty"`
 }
 
 // ProjectStep defines model for ProjectStep.

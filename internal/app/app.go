@@ -123,7 +123,7 @@ func (a *App) wire(ctx context.Context) error {
 		rcfg.Repos = repos
 	}
 	a.runner = project.NewRunner(rcfg)
-	projects := project.NewService(st, teams, templates, a.runner, opt.Clock, nil)
+	projects := project.NewService(st, teams, templates, a.runner, opt.Clock, nil, projectOptions(cfg)...)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := httpapi.New(httpapi.Deps{

@@ -30,20 +30,45 @@ type namespaces struct {
 
 var _ project.Namespaces = (*namespaces)(nil)
 
-// Ensure applies the project's namespace, quota, limits, network policy and
-// team access.
-func (n *namespaces) Ensure(ctx context.Context, teamName, projectName string) (string, error) {
+// Ensure applies the project's namespace, quota (the project's GPUs, CPU
+// and memory over the configured default), limits, network policy and team
+// access.
+func (n *namespaces) Ensure(ctx context.Context, teamName, projectName string, pq project.Quota) (string, error) {
 	t, err := n.teams.GetTeam(ctx, teamName)
 	if err != nil {
 		return "", err
 	}
+	q := n.quota
+	if pq != (project.Quota{}) { // zero: a project recorded before quotas were, which keeps the default
+		q.GPUs = pq.GPUs
+	}
+	if pq.CPU != "" {
+		q.CPU = pq.CPU
+	}
+	if pq.Memory != "" {
+		q.Memory = pq.Memory
+	}
 	res, err := n.prov.Apply(ctx, tenancy.Spec{Team: teamName, Project: projectName, CostCenter: t.CostCenter,
-		Quota: n.quota, Limits: n.limits})
+		Quota: q, Limits: n.limits})
 	if err != nil {
 		return "", err
 	}
 	return res.Namespace, nil
 }
+
+// projectOptions are the project service's options from configuration: the
+// default quota (mlportal.projects.defaultQuota). The composition root
+// passes them to project.NewService.
+func projectOptions(cfg config.Config) []project.Option {
+	q := cfg.Projects.DefaultQuota
+	return []project.Option{project.WithDefaultQuota(project.Quota{GPUs: q.GPUs, CPU: q.CPU, Memory: q.Memory})}
+}
+
+// The namespace step's client-side rate limit towards the apiserver.
+const (
+	kubeQPS   = 100
+	kubeBurst = 200
+)
 
 // newNamespaces returns the cluster adapter, or nil in local mode (no
 // kubeconfig). It checks the configured quota once, at start-up.
@@ -65,6 +90,11 @@ func newNamespaces(cfg config.Config, teams teamGetter, log *slog.Logger) (proje
 	if err != nil {
 		return nil, fmt.Errorf("mlportal.kubernetes.kubeconfig: %w", err)
 	}
+	// client-go's default limiter (5 requests/s, bursts of 10) made every
+	// project wait about 1.5 s for its applies and 50 concurrent ones
+	// over a minute (docs/benchmarks.md); the apiserver's own priority and
+	// fairness protects it.
+	rc.QPS, rc.Burst = kubeQPS, kubeBurst
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("mlportal.kubernetes.kubeconfig: %w", err)

@@ -66,7 +66,8 @@ func (s *Server) CreateProject(c echo.Context, _ api.CreateProjectParams) error 
 		return err
 	}
 	p, created, err := s.Projects.Create(c.Request().Context(), principal(c), project.CreateRequest{Team: in.Team, Name: in.Name,
-		Description: deref(in.Description), Template: in.Template, TemplateVersion: deref(in.TemplateVersion), Overrides: o})
+		Description: deref(in.Description), Template: in.Template, TemplateVersion: deref(in.TemplateVersion), Overrides: o,
+		Quota: quotaIn(in.Quota)})
 	if err != nil {
 		return err
 	}
@@ -197,6 +198,20 @@ func overridesOut(o lifecycle.Overrides) api.ProjectOverrides {
 	return out
 }
 
+func quotaIn(in *api.ProjectQuota) *project.QuotaRequest {
+	if in == nil {
+		return nil
+	}
+	return &project.QuotaRequest{GPUs: in.Gpus, CPU: deref(in.Cpu), Memory: deref(in.Memory)}
+}
+
+func quotaOut(q project.Quota) *api.ProjectQuota {
+	if q == (project.Quota{}) {
+		return nil
+	}
+	return &api.ProjectQuota{Gpus: &q.GPUs, Cpu: strPtr(q.CPU), Memory: strPtr(q.Memory)}
+}
+
 func stepOut(st project.Step) api.ProjectStep {
 	return api.ProjectStep{Name: api.ProjectStepName(st.Name), Status: api.ProjectStepStatus(st.Status), Attempts: st.Attempts,
 		StartedAt: formatTime(st.StartedAt), FinishedAt: formatTime(st.FinishedAt), Error: strPtr(st.Error), Detail: strPtr(st.Detail)}
@@ -207,7 +222,7 @@ func projectOut(p project.Project) api.Project {
 		TemplateVersion: p.TemplateVersion, Overrides: overridesOut(p.Overrides), Scm: p.SCM, RepoUrl: strPtr(p.RepoURL),
 		Namespace: strPtr(p.Namespace), EntityRef: strPtr(p.EntityRef), Status: api.ProjectStatus(p.Status),
 		Steps: make([]api.ProjectStep, len(p.Steps)), CreatedBy: p.CreatedBy, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
-		Version: p.Version}
+		Version: p.Version, Quota: quotaOut(p.Quota())}
 	for i, st := range p.Steps {
 		out.Steps[i] = stepOut(st)
 	}

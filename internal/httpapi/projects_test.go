@@ -208,3 +208,46 @@ func TestProjectEventsStreamStepsAndDone(t *testing.T) {
 		t.Errorf("done: %s", events[len(events)-1].data)
 	}
 }
+
+func TestProjectQuotaAboveTheTeamCeilingIs422(t *testing.T) {
+	e := newEnv(t)
+	platform := e.backstage("user:default/pat", "group:default/platform-admins")
+	e.do("POST", "/api/v1/teams", platform, map[string]any{"name": "ml-research", "backstageGroup": "group:default/ml-research",
+		"members":  []map[string]string{{"subject": "user:default/alice", "role": "developer"}},
+		"gpuQuota": []map[string]any{{"gpuType": "nvidia-a100", "nominal": 6, "borrowingLimit": 2}}}).must(t, 201)
+	alice := e.backstage("user:default/alice")
+	create := func(name string, quota map[string]any) resp {
+		return e.do("POST", "/api/v1/projects", alice, map[string]any{"team": "ml-research", "name": name, "template": "training", "quota": quota})
+	}
+	reason := func(r resp) string {
+		m, _ := r.body["error"].(map[string]any)
+		ds, _ := m["details"].([]any)
+		for _, d := range ds {
+			if dm := d.(map[string]any); dm["field"] == "quota.gpus" {
+				s, _ := dm["reason"].(string)
+				return s
+			}
+		}
+		return ""
+	}
+
+	r := create("big", map[string]any{"gpus": 16})
+	if r.status != 422 || r.errorCode() != "invalid_argument" ||
+		reason(r) != "16 is above team ml-research's ceiling of 8 GPUs (nominal 6 + borrowing 2); ask a platform admin to raise the team's quota" {
+		t.Fatalf("above the ceiling: %d %s", r.status, r.raw)
+	}
+	r = create("churn", map[string]any{"gpus": 5, "memory": "64Gi"}).must(t, 201)
+	q, _ := r.body["quota"].(map[string]any)
+	if q["gpus"] != 5.0 || q["memory"] != "64Gi" || q["cpu"] != "32" {
+		t.Errorf("quota %v, want 5 GPUs, 64Gi and the default cpu: %s", q, r.raw)
+	}
+	r = create("gbm", map[string]any{"gpus": 4})
+	if r.status != 422 || !strings.Contains(reason(r), "projects churn (5) already hold 5") {
+		t.Fatalf("beside churn: %d %s", r.status, r.raw)
+	}
+	create("gbm", map[string]any{"gpus": 3}).must(t, 201)
+	r = create("gpus", map[string]any{"gpus": -1})
+	if r.status != 422 || !contains(r.fields(), "quota.gpus") {
+		t.Errorf("negative GPUs: %d %s", r.status, r.raw)
+	}
+}

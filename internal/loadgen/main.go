@@ -9,6 +9,17 @@
 //
 //	go run ./internal/loadgen -bin ./bin/mlportal [-duration 20s] [-concurrency 32] [-mix read,write] [-markdown FILE]
 //
+// With -mode bootstrap it measures ML project creation instead (see
+// bootstrap.go): -projects one after another, then -concurrent at once,
+// each from POST /api/v1/projects until the project has succeeded.
+//
+//	go run ./internal/loadgen -mode bootstrap -bin ./bin/mlportal [-projects 20] [-concurrent 50] [-poll 10ms] [-kubeconfig FILE]
+//
+// The bootstrap mode against the test environment's real kube-apiserver is
+// a test, since only a test binary can start it:
+//
+//	MLPORTAL_BOOTSTRAP_BENCH=1 go test -run TestBootstrapOnARealCluster -v ./internal/loadgen
+//
 // It only ever talks to 127.0.0.1 and to the server it started, and every
 // phase is bounded by -duration and -max-requests. It does not assert
 // targets: docs/benchmarks.md compares the numbers with them. The load
@@ -28,6 +39,7 @@ import (
 )
 
 type options struct {
+	mode        string
 	bin         string
 	duration    time.Duration
 	warmup      time.Duration
@@ -38,11 +50,21 @@ type options struct {
 	backends    []string
 	postgresDSN string
 	markdown    string
+	// bootstrap mode
+	projects   int
+	concurrent int
+	poll       time.Duration
+	kubeconfig string // the server's mlportal.kubernetes.kubeconfig; "" = local mode
 }
 
 func main() {
 	var o options
 	var mix, backends string
+	flag.StringVar(&o.mode, "mode", "load", "load (teams API throughput) or bootstrap (ML project creation latency)")
+	flag.IntVar(&o.projects, "projects", 20, "bootstrap: projects created one after another")
+	flag.IntVar(&o.concurrent, "concurrent", 50, "bootstrap: projects created at once")
+	flag.DurationVar(&o.poll, "poll", 10*time.Millisecond, "bootstrap: how often a project is read until it has succeeded")
+	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "bootstrap: give the server this kubeconfig, so the namespace step applies to that cluster")
 	flag.StringVar(&o.bin, "bin", "./bin/mlportal", "the mlportal binary to start (make build)")
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measured time per backend and operation")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured time before each measured phase")
@@ -68,6 +90,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.mode == "bootstrap" {
+		if err := bootstrapMain(ctx, o); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	results, err := run(ctx, o)
 	printTable(os.Stdout, o, results)
 	if err == nil && o.markdown != "" {
@@ -98,6 +127,12 @@ func (o options) validate() error {
 	}
 	if o.concurrency < 1 || o.concurrency > 1024 || o.maxRequests < 1 || o.seed < 0 || o.seed > 100_000 {
 		return fmt.Errorf("-concurrency must be 1..1024, -max-requests ≥ 1 and -seed 0..100000")
+	}
+	if o.mode != "load" && o.mode != "bootstrap" {
+		return fmt.Errorf("-mode: unknown mode %q (want load, bootstrap)", o.mode)
+	}
+	if o.projects < 0 || o.projects > 10_000 || o.concurrent < 0 || o.concurrent > 1000 || o.poll < time.Millisecond || o.poll > 10*time.Second {
+		return fmt.Errorf("-projects must be 0..10000, -concurrent 0..1000 and -poll in [1ms, 10s]")
 	}
 	for _, m := range o.mix {
 		if m != "read" && m != "write" {

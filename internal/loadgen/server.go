@@ -56,6 +56,9 @@ func startServer(ctx context.Context, o options, backend string) (_ *server, err
 		db = fmt.Sprintf("  database:\n    driver: postgres\n    dsn: %q\n", dsn)
 	}
 	cfg := filepath.Join(dir, "app-config.yaml")
+	if o.kubeconfig != "" {
+		db += fmt.Sprintf("  kubernetes:\n    kubeconfig: %q\n", o.kubeconfig)
+	}
 	if err := os.WriteFile(cfg, []byte("mlportal:\n"+db+"  log:\n    level: info\n"), 0o600); err != nil {
 		return s, err
 	}

@@ -64,6 +64,10 @@ type Step struct {
 	Error string `json:"error,omitempty"`
 	// Detail is what the step made, e.g. the namespace or the commit.
 	Detail string `json:"detail,omitempty"`
+	// Quota is, on the namespace step, the project's quota: the step
+	// applies it, and in local mode this record is what mlportal enforces.
+	// (It lives here because the steps are stored whole.)
+	Quota *Quota `json:"quota,omitempty"`
 }
 
 // Project is an ML project and the state of its bootstrap saga.
@@ -98,9 +102,23 @@ func (p *Project) Step(name string) *Step {
 	return nil
 }
 
+// Quota returns the project's recorded quota (zero if none was recorded).
+func (p Project) Quota() Quota {
+	if st := p.Step(StepNamespace); st != nil && st.Quota != nil {
+		return *st.Quota
+	}
+	return Quota{}
+}
+
 // Clone returns a deep copy.
 func (p Project) Clone() Project {
 	p.Steps = append([]Step(nil), p.Steps...)
+	for i := range p.Steps {
+		if q := p.Steps[i].Quota; q != nil {
+			c := *q
+			p.Steps[i].Quota = &c
+		}
+	}
 	return p
 }
 
@@ -112,6 +130,9 @@ type CreateRequest struct {
 	Template        string
 	TemplateVersion string // "" = the latest
 	Overrides       lifecycle.Overrides
+	// Quota is the namespace's quota; nil or empty fields take the
+	// configured default (mlportal.projects.defaultQuota).
+	Quota *QuotaRequest
 }
 
 // Repository persists projects. CreateProject fails with
@@ -141,6 +162,9 @@ func (r CreateRequest) validate() []fault.FieldError {
 	if len(r.Description) > 300 || strings.ContainsAny(r.Description, "\"\\\n\r") ||
 		strings.Contains(r.Description, "${{") || strings.Contains(r.Description, "{%") || strings.Contains(r.Description, "{#") {
 		errs = append(errs, fault.Field("description", "must be one line of at most 300 characters without %s", `", \, ${{, {% or {#`))
+	}
+	if r.Quota != nil {
+		errs = append(errs, r.Quota.validate()...)
 	}
 	return errs
 }

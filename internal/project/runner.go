@@ -23,10 +23,12 @@ type Repos interface {
 	CloneURL(baseURL, team, project string) string
 }
 
-// Namespaces makes a project's namespace with its quota, limits, network
-// policy and access, idempotently, and returns its name.
+// Namespaces makes a project's namespace with its quota (q: the project's
+// GPUs, CPU and memory; the rest is configured), limits, network policy and
+// access, idempotently, and returns its name. A zero q is a project
+// recorded before projects had quotas: it gets the configured default.
 type Namespaces interface {
-	Ensure(ctx context.Context, team, project string) (string, error)
+	Ensure(ctx context.Context, team, project string, q Quota) (string, error)
 }
 
 // LocalModeDetail is the namespace step's detail when no cluster is configured.
@@ -216,7 +218,7 @@ func (r *Runner) do(ctx context.Context, p *Project, step string) (StepStatus, s
 		if r.cfg.Namespaces == nil {
 			return StepSkipped, LocalModeDetail, nil
 		}
-		ns, err := r.cfg.Namespaces.Ensure(ctx, p.Team, p.Name)
+		ns, err := r.cfg.Namespaces.Ensure(ctx, p.Team, p.Name, p.Quota())
 		if err != nil {
 			return "", "", err
 		}

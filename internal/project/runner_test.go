@@ -18,6 +18,7 @@ import (
 	"github.com/mlportal/mlportal/internal/lifecycle"
 	"github.com/mlportal/mlportal/internal/project"
 	"github.com/mlportal/mlportal/internal/store"
+	"github.com/mlportal/mlportal/internal/team"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -45,21 +46,26 @@ func (f *fakeRepos) CloneURL(base, team, name string) string {
 // namespaces calls fn on every Ensure.
 type namespaces func(ctx context.Context, team, name string) (string, error)
 
-func (n namespaces) Ensure(ctx context.Context, team, name string) (string, error) {
+func (n namespaces) Ensure(ctx context.Context, team, name string, _ project.Quota) (string, error) {
 	return n(ctx, team, name)
 }
 
-type memberships map[string]identity.Membership
+type memberships map[string]team.Team
 
-func (m memberships) Membership(_ context.Context, team string) (identity.Membership, error) {
-	ms, ok := m[team]
-	if !ok {
-		return identity.Membership{}, fault.NotFound("team", team)
-	}
-	return ms, nil
+func (m memberships) Membership(ctx context.Context, name string) (identity.Membership, error) {
+	t, err := m.Get(ctx, identity.Principal{}, name)
+	return t.Membership(), err
 }
 
-var teams = memberships{"fraud": {Team: "fraud", BackstageGroup: "group:default/fraud",
+func (m memberships) Get(_ context.Context, _ identity.Principal, name string) (team.Team, error) {
+	t, ok := m[name]
+	if !ok {
+		return team.Team{}, fault.NotFound("team", name)
+	}
+	return t, nil
+}
+
+var teams = memberships{"fraud": {Name: "fraud", BackstageGroup: "group:default/fraud",
 	Members: []identity.Member{{Subject: "user:default/alice", Role: identity.RoleDeveloper}, {Subject: "user:default/vic", Role: identity.RoleViewer}}}}
 
 var skeleton = fstest.MapFS{

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"reflect"
+	"sync"
 
 	"github.com/mlportal/mlportal/internal/clock"
 	"github.com/mlportal/mlportal/internal/fault"
@@ -38,20 +39,41 @@ func NewID() string {
 
 // Service is the project use cases.
 type Service struct {
-	repo      Repository
-	teams     Memberships
-	templates Templates
-	runner    Enqueuer
-	clock     clock.Clock
-	newID     func() string
+	repo         Repository
+	teams        Teams
+	templates    Templates
+	runner       Enqueuer
+	clock        clock.Clock
+	newID        func() string
+	defaultQuota Quota
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex // team → held while checking its ceiling and recording a project
 }
 
 // NewService returns a Service. newID nil means NewID.
-func NewService(repo Repository, teams Memberships, templates Templates, runner Enqueuer, clk clock.Clock, newID func() string) *Service {
+func NewService(repo Repository, teams Teams, templates Templates, runner Enqueuer, clk clock.Clock, newID func() string, opts ...Option) *Service {
 	if newID == nil {
 		newID = NewID
 	}
-	return &Service{repo: repo, teams: teams, templates: templates, runner: runner, clock: clk, newID: newID}
+	s := &Service{repo: repo, teams: teams, templates: templates, runner: runner, clock: clk, newID: newID,
+		defaultQuota: DefaultQuota, locks: map[string]*sync.Mutex{}}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// teamLock returns the mutex serialising quota decisions in a team.
+func (s *Service) teamLock(team string) *sync.Mutex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.locks[team]
+	if !ok {
+		l = &sync.Mutex{}
+		s.locks[team] = l
+	}
+	return l
 }
 
 // Create validates and records a project and starts its saga. The same
@@ -78,14 +100,19 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, req CreateRe
 		}
 		return Project{}, false, fault.Invalid("the overrides do not fit lifecycle template "+tpl.Metadata.Name, errs...)
 	}
+	quota := req.Quota.resolve(s.defaultQuota)
 	now := s.clock.Now().UTC()
 	prj := Project{ID: s.newID(), Team: req.Team, Name: req.Name, Description: req.Description, Template: tpl.Metadata.Name,
 		TemplateVersion: tpl.Metadata.Version, Overrides: req.Overrides, SCM: SCMLocal, Status: StatusPending,
 		CreatedBy: p.Subject, CreatedAt: now, UpdatedAt: now, Version: 1}
 	for _, n := range StepNames {
-		prj.Steps = append(prj.Steps, Step{Name: n, Status: StepPending})
+		st := Step{Name: n, Status: StepPending}
+		if n == StepNamespace {
+			st.Quota = &quota
+		}
+		prj.Steps = append(prj.Steps, st)
 	}
-	err = s.repo.CreateProject(ctx, prj)
+	err = s.record(ctx, prj)
 	if errors.Is(err, fault.ErrAlreadyExists) {
 		cur, gerr := s.repo.GetProjectByName(ctx, req.Team, req.Name)
 		if gerr != nil {
@@ -104,10 +131,23 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, req CreateRe
 	return prj, true, nil
 }
 
+// record checks the team's GPU ceiling and stores prj, under the team's
+// lock so that concurrent creations cannot overshoot it together (one
+// process; replicas would need the check in the store's transaction).
+func (s *Service) record(ctx context.Context, prj Project) error {
+	l := s.teamLock(prj.Team)
+	l.Lock()
+	defer l.Unlock()
+	if err := s.checkQuota(ctx, prj.Team, prj.Name, prj.Quota()); err != nil {
+		return err
+	}
+	return s.repo.CreateProject(ctx, prj)
+}
+
 // sameRequest reports whether a and b were asked for with the same inputs.
 func sameRequest(a, b Project) bool {
 	return a.Team == b.Team && a.Name == b.Name && a.Description == b.Description && a.Template == b.Template &&
-		a.TemplateVersion == b.TemplateVersion && reflect.DeepEqual(a.Overrides, b.Overrides)
+		a.TemplateVersion == b.TemplateVersion && reflect.DeepEqual(a.Overrides, b.Overrides) && a.Quota() == b.Quota()
 }
 
 func (s *Service) templateError(err error, req CreateRequest) error {

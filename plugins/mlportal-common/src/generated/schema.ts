@@ -552,6 +552,16 @@ export interface components {
             /** @description The template version; the latest release when absent. */
             templateVersion?: string;
             overrides?: components["schemas"]["ProjectOverrides"];
+            quota?: components["schemas"]["ProjectQuota"];
+        };
+        /** @description What a project's namespace may request in all. On create, absent fields take `mlportal.projects.defaultQuota`, and the GPUs of all the team's projects together may not exceed the team's ceiling (the sum of its `gpuQuota` nominal + borrowingLimit, or the default quota's GPUs for a team without `gpuQuota`): 422 on `quota.gpus`. */
+        ProjectQuota: {
+            /** @description GPUs (`requests.nvidia.com/gpu`). */
+            gpus?: number;
+            /** @description A CPU quantity: `32`, `500m`. */
+            cpu?: string;
+            /** @description A memory quantity: `128Gi`. */
+            memory?: string;
         };
         /** @description What the project changes of its lifecycle template; absent fields keep the template's values. */
         ProjectOverrides: {
@@ -598,6 +608,7 @@ export interface components {
             /** @description The resolved template version. */
             templateVersion: string;
             overrides: components["schemas"]["ProjectOverrides"];
+            quota?: components["schemas"]["ProjectQuota"];
             /** @description The repository host: `local` (served by mlportal at /git/). */
             scm: string;
             /** @description The clone URL, once the repository exists. */
