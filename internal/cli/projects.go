@@ -21,6 +21,8 @@ func newProjectCmd(g *globals) *cobra.Command {
 		Short: "Create ML projects: repository, CI pipeline, namespace and lifecycle template in one step"}
 	var team, tpl, tplVersion, desc string
 	var wait bool
+	var quotaGPUs int
+	var quotaCPU, quotaMemory string
 	create := &cobra.Command{
 		Use:   "create NAME",
 		Short: "Create an ML project and bootstrap it",
@@ -36,6 +38,13 @@ func newProjectCmd(g *globals) *cobra.Command {
 				return usageError("--team is required: the team that owns the project (`mlportal teams list`)")
 			}
 			body := api.ProjectCreate{Team: team, Name: args[0], Template: tpl, TemplateVersion: optional(tplVersion), Description: optional(desc)}
+			if cmd.Flags().Changed("gpus") || quotaCPU != "" || quotaMemory != "" {
+				q := api.ProjectQuota{Cpu: optional(quotaCPU), Memory: optional(quotaMemory)}
+				if cmd.Flags().Changed("gpus") {
+					q.Gpus = &quotaGPUs
+				}
+				body.Quota = &q
+			}
 			r, err := c.api.CreateProjectWithResponse(cmd.Context(), &api.CreateProjectParams{}, body)
 			if err := c.result(r, err); err != nil {
 				return err
@@ -75,6 +84,9 @@ func newProjectCmd(g *globals) *cobra.Command {
 	create.Flags().StringVar(&tplVersion, "template-version", "", "lifecycle template version (default: the latest release)")
 	create.Flags().StringVar(&desc, "description", "", "one line saying what the project predicts")
 	create.Flags().BoolVar(&wait, "wait", false, "follow the bootstrap step by step until it finishes")
+	create.Flags().IntVar(&quotaGPUs, "gpus", 0, "GPU quota of the project's namespace (default: mlportal.projects.defaultQuota; must fit the team's ceiling)")
+	create.Flags().StringVar(&quotaCPU, "cpu", "", "CPU quota, e.g. 32")
+	create.Flags().StringVar(&quotaMemory, "memory", "", "memory quota, e.g. 128Gi")
 
 	var listTeam string
 	list := &cobra.Command{

@@ -56,4 +56,8 @@ func TestProjectVerbs(t *testing.T) {
 	if code, _, _ = run(t, "", append(admin, "project", "create", "x1", "--team", "nobody")...); code != cli.ExitNotFound {
 		t.Fatalf("unknown team: %d", code)
 	}
+	// Above the team's ceiling (the default quota's 4 GPUs, of which churn holds 4).
+	if code, _, errs = run(t, "", append(admin, "project", "create", "big", "--team", "fraud", "--gpus", "2")...); code != cli.ExitInvalid || !strings.Contains(errs, "quota.gpus") {
+		t.Fatalf("over the ceiling: %d %q", code, errs)
+	}
 }
