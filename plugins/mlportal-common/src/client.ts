@@ -1,11 +1,16 @@
 import { MlportalApiError } from './errors';
+import { parseProjectEvents, ProjectEvent } from './projectEvents';
 import type {
   AuditEventList,
   Identity,
   IssuedToken,
   ListAuditEventsQuery,
   ListTeamsQuery,
+  ListProjectsQuery,
   ListTokensQuery,
+  Project,
+  ProjectCreate,
+  ProjectList,
   Team,
   TeamCreate,
   TeamList,
@@ -56,6 +61,7 @@ interface RequestSpec {
   query?: Query;
   body?: unknown;
   headers?: Record<string, string | undefined>;
+  signal?: AbortSignal;
 }
 
 /**
@@ -169,7 +175,79 @@ export class MlportalApiClient {
     return (await this.send<AuditEventList>({ method: 'GET', path: '/v1/audit', query })).body;
   }
 
+  /** GET /api/v1/projects — a page of projects ordered by id. */
+  async listProjects(query: ListProjectsQuery = {}): Promise<ProjectList> {
+    return (await this.send<ProjectList>({ method: 'GET', path: '/v1/projects', query })).body;
+  }
+
+  /**
+   * POST /api/v1/projects — records the project and starts its saga. The same
+   * request again returns the existing project (200), nothing made twice.
+   */
+  async createProject(
+    project: ProjectCreate,
+    options: IdempotentRequestOptions = {},
+  ): Promise<Project> {
+    return (
+      await this.send<Project>({
+        method: 'POST',
+        path: '/v1/projects',
+        body: project,
+        headers: { 'Idempotency-Key': options.idempotencyKey },
+      })
+    ).body;
+  }
+
+  /** GET /api/v1/projects/{projectId} — the project with every saga step. */
+  async getProject(projectId: string): Promise<Project> {
+    return (
+      await this.send<Project>({
+        method: 'GET',
+        path: `/v1/projects/${encodeURIComponent(projectId)}`,
+      })
+    ).body;
+  }
+
+  /** POST /api/v1/projects/{projectId}/retry — resumes a failed saga from its failed step. */
+  async retryProject(projectId: string): Promise<Project> {
+    return (
+      await this.send<Project>({
+        method: 'POST',
+        path: `/v1/projects/${encodeURIComponent(projectId)}/retry`,
+      })
+    ).body;
+  }
+
+  /**
+   * GET /api/v1/projects/{projectId}/events — the saga's progress: a `step` event
+   * per transition, then `done` with the project, after which the stream ends.
+   * Aborting `signal` closes the stream.
+   */
+  async *watchProject(
+    projectId: string,
+    options: { signal?: AbortSignal } = {},
+  ): AsyncGenerator<ProjectEvent> {
+    const response = await this.open({
+      method: 'GET',
+      path: `/v1/projects/${encodeURIComponent(projectId)}/events`,
+      headers: { Accept: 'text/event-stream' },
+      signal: options.signal,
+    });
+    if (!response.body) return;
+    yield* parseProjectEvents(response.body);
+  }
+
   private async send<T>(spec: RequestSpec): Promise<{ body: T; etag: string | undefined }> {
+    const response = await this.open(spec);
+    const etag = response.headers.get('etag') ?? undefined;
+    if (response.status === 204) {
+      return { body: undefined as T, etag };
+    }
+    return { body: (await response.json()) as T, etag };
+  }
+
+  /** Sends the request; a response that is not 2xx throws {@link MlportalApiError}. */
+  private async open(spec: RequestSpec): Promise<Response> {
     const base =
       typeof this.baseUrl === 'string' ? this.baseUrl : await this.baseUrl();
     const url = `${base.replace(/\/+$/, '')}${spec.path}${queryString(spec.query)}`;
@@ -188,8 +266,14 @@ export class MlportalApiClient {
 
     let response: Response;
     try {
-      response = await this.fetchImpl(url, { method: spec.method, headers, body });
+      response = await this.fetchImpl(url, {
+        method: spec.method,
+        headers,
+        body,
+        signal: spec.signal,
+      });
     } catch (error) {
+      if (spec.signal?.aborted) throw error;
       throw new MlportalApiError({
         status: 503,
         code: 'unavailable',
@@ -202,11 +286,7 @@ export class MlportalApiClient {
     if (!response.ok) {
       throw await MlportalApiError.fromResponse(response);
     }
-    const etag = response.headers.get('etag') ?? undefined;
-    if (response.status === 204) {
-      return { body: undefined as T, etag };
-    }
-    return { body: (await response.json()) as T, etag };
+    return response;
   }
 }
 

@@ -19,3 +19,5 @@ export type {
   IdempotentRequestOptions,
   ConditionalRequestOptions,
 } from './client';
+export { parseProjectEvents } from './projectEvents';
+export type { ProjectEvent } from './projectEvents';

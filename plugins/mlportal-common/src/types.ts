@@ -25,6 +25,11 @@ export type Health = Schemas['Health'];
 export type ErrorResponse = Schemas['ErrorResponse'];
 export type ErrorCode = Schemas['ErrorBody']['code'];
 export type FieldError = Schemas['FieldError'];
+export type Project = Schemas['Project'];
+export type ProjectCreate = Schemas['ProjectCreate'];
+export type ProjectOverrides = Schemas['ProjectOverrides'];
+export type ProjectStep = Schemas['ProjectStep'];
+export type ProjectList = Schemas['ProjectList'];
 
 type QueryOf<K extends keyof operations> = operations[K]['parameters'] extends {
   query?: infer Q;
@@ -35,3 +40,4 @@ type QueryOf<K extends keyof operations> = operations[K]['parameters'] extends {
 export type ListTeamsQuery = QueryOf<'listTeams'>;
 export type ListTokensQuery = QueryOf<'listTokens'>;
 export type ListAuditEventsQuery = QueryOf<'listAuditEvents'>;
+export type ListProjectsQuery = QueryOf<'listProjects'>;
