@@ -38,32 +38,12 @@ type bootstrapResult struct {
 }
 
 func runBootstrap(ctx context.Context, o options) ([]bootstrapResult, error) {
-	var results []bootstrapResult
-	for _, backend := range o.backends {
-		fmt.Fprintf(os.Stderr, "loadgen: bootstrap %s: starting %s\n", backend, o.bin)
-		rs, err := bootstrapBackend(ctx, o, backend)
-		results = append(results, rs...)
-		if err != nil {
-			return results, fmt.Errorf("%s: %w", backend, err)
-		}
-	}
-	return results, nil
+	return eachBackend(ctx, o, "bootstrap ", o.concurrent+1, func(ctx context.Context, srv *server, c *client, backend string) ([]bootstrapResult, error) {
+		return bootstrapBackend(ctx, o, srv, c, backend)
+	})
 }
 
-func bootstrapBackend(ctx context.Context, o options, backend string) (_ []bootstrapResult, err error) {
-	srv, err := startServer(ctx, o, backend)
-	if err != nil {
-		return nil, err
-	}
-	defer func() {
-		if serr := srv.stop(); serr != nil && err == nil {
-			err = serr
-		}
-	}()
-	c := newClient(srv.url, o.concurrent+1)
-	if err := c.login(ctx, srv.adminToken); err != nil {
-		return nil, err
-	}
+func bootstrapBackend(ctx context.Context, o options, srv *server, c *client, backend string) (_ []bootstrapResult, err error) {
 	gpus := o.projects + o.concurrent + 1
 	team := fmt.Sprintf(`{"name":%q,"displayName":"Bootstrap benchmark","gpuQuota":[{"gpuType":"nvidia-a100","nominal":%d,"borrowingLimit":0}]}`,
 		benchTeam, gpus)

@@ -150,13 +150,15 @@ func (o options) validate() error {
 	return nil
 }
 
-// run measures every backend in turn; it returns what it measured so far
-// when one fails.
-func run(ctx context.Context, o options) ([]result, error) {
-	var results []result
+// eachBackend starts the server once per backend, logs a client in as the
+// admin and lets measure run; it returns what was measured so far when one
+// backend fails. workers sizes the client's connection pool.
+func eachBackend[R any](ctx context.Context, o options, mode string, workers int,
+	measure func(ctx context.Context, srv *server, c *client, backend string) ([]R, error)) ([]R, error) {
+	var results []R
 	for _, backend := range o.backends {
-		fmt.Fprintf(os.Stderr, "loadgen: %s: starting %s\n", backend, o.bin)
-		rs, err := runBackend(ctx, o, backend)
+		fmt.Fprintf(os.Stderr, "loadgen: %s%s: starting %s\n", mode, backend, o.bin)
+		rs, err := withServer(ctx, o, backend, workers, measure)
 		results = append(results, rs...)
 		if err != nil {
 			return results, fmt.Errorf("%s: %w", backend, err)
@@ -165,7 +167,8 @@ func run(ctx context.Context, o options) ([]result, error) {
 	return results, nil
 }
 
-func runBackend(ctx context.Context, o options, backend string) (_ []result, err error) {
+func withServer[R any](ctx context.Context, o options, backend string, workers int,
+	measure func(ctx context.Context, srv *server, c *client, backend string) ([]R, error)) (_ []R, err error) {
 	srv, err := startServer(ctx, o, backend)
 	if err != nil {
 		return nil, err
@@ -175,10 +178,21 @@ func runBackend(ctx context.Context, o options, backend string) (_ []result, err
 			err = serr
 		}
 	}()
-	c := newClient(srv.url, o.concurrency)
+	c := newClient(srv.url, workers)
 	if err := c.login(ctx, srv.adminToken); err != nil {
 		return nil, err
 	}
+	return measure(ctx, srv, c, backend)
+}
+
+// run measures the request mix on every backend in turn.
+func run(ctx context.Context, o options) ([]result, error) {
+	return eachBackend(ctx, o, "", o.concurrency, func(ctx context.Context, srv *server, c *client, backend string) ([]result, error) {
+		return runBackend(ctx, o, srv, c, backend)
+	})
+}
+
+func runBackend(ctx context.Context, o options, srv *server, c *client, backend string) ([]result, error) {
 	if err := c.seedTeams(ctx, o.seed); err != nil {
 		return nil, err
 	}
