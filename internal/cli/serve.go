@@ -46,11 +46,7 @@ $MLPORTAL_ADMIN_TOKEN, or generated on first start and kept in <data-dir>/admin-
 			log := newLogger(cfg.Log)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			err = app.Run(ctx, cfg, app.Options{AdminToken: os.Getenv("MLPORTAL_ADMIN_TOKEN"), Log: log, Banner: g.stdout})
-			if err != nil && ctx.Err() == nil {
-				return err
-			}
-			return err
+			return app.Run(ctx, cfg, app.Options{AdminToken: os.Getenv("MLPORTAL_ADMIN_TOKEN"), Log: log, Banner: g.stdout})
 		},
 	}
 	cmd.Flags().StringArrayVar(&files, "config", nil, "app-config file; repeat to overlay (default: app-config.yaml [+ app-config.local.yaml])")
