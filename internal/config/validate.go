@@ -63,6 +63,7 @@ func (c Config) Validate() error {
 		}
 	}
 	c.Projects.validate(&ps)
+	c.SCM.validate(&ps)
 	if len(ps) > 0 {
 		return &ValidationError{Problems: ps}
 	}
@@ -263,4 +264,49 @@ func (p ProjectsConfig) validate(ps *problems) {
 			ps.add("projects."+f.field, "must not be negative (got %d)", f.n)
 		}
 	}
+	if peer := p.APIPeer; !peer.IsZero() {
+		if peer.CIDR != "" {
+			if _, _, err := net.ParseCIDR(peer.CIDR); err != nil {
+				ps.add("projects.apiPeer.cidr", "must be a CIDR like 10.0.0.0/16 (got %q)", peer.CIDR)
+			}
+			if len(peer.NamespaceLabels)+len(peer.PodLabels) > 0 {
+				ps.add("projects.apiPeer", "set either cidr or namespaceLabels/podLabels, not both")
+			}
+		} else if len(peer.NamespaceLabels) == 0 {
+			ps.add("projects.apiPeer.namespaceLabels", "required unless cidr is set: the labels of the namespace mlportal runs in")
+		}
+		if peer.Port < 1 || peer.Port > 65535 {
+			ps.add("projects.apiPeer.port", "must be the mlportal API's port, 1-65535 (got %d)", peer.Port)
+		}
+	}
 }
+
+func (s SCMConfig) validate(ps *problems) {
+	switch s.Default {
+	case "local":
+	case "github":
+		if !s.GitHub.Enabled() {
+			ps.add("scm.default", "is github but scm.github.token is not set")
+		}
+	default:
+		ps.add("scm.default", "must be local or github (got %q)", s.Default)
+	}
+	g := s.GitHub
+	if g.APIURL != "" {
+		checkURL(ps, "scm.github.apiUrl", g.APIURL)
+	}
+	if g.Enabled() && g.DefaultOrganization == "" && len(g.Organizations) == 0 {
+		ps.add("scm.github.defaultOrganization", "required when scm.github.token is set and scm.github.organizations is empty: the organisation new repositories are created in")
+	}
+	for team, org := range g.Organizations {
+		if !githubNameRE.MatchString(org) {
+			ps.add("scm.github.organizations."+team, "must be a GitHub organisation name (got %q)", org)
+		}
+	}
+	if o := g.DefaultOrganization; o != "" && !githubNameRE.MatchString(o) {
+		ps.add("scm.github.defaultOrganization", "must be a GitHub organisation name (got %q)", o)
+	}
+}
+
+// githubNameRE is GitHub's rule for organisation logins.
+var githubNameRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`)
