@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"io/fs"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/mlportal/mlportal/internal/fault"
 	"github.com/mlportal/mlportal/internal/scm/github"
 	"github.com/mlportal/mlportal/internal/scm/github/githubtest"
+	mlproject "github.com/mlportal/mlportal/scaffolder-templates/ml-project"
 )
 
 // firstRun is every request of a first Ensure, in order, as "STATUS operationId".
@@ -256,4 +258,34 @@ func BenchmarkEnsure(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(len(f.srv.Requests()))/float64(b.N), "requests/op")
+}
+
+// TestEnsureTheProjectSkeleton commits the real ML project skeleton (its
+// files as embedded, placeholders and all): every path and byte arrives.
+func TestEnsureTheProjectSkeleton(t *testing.T) {
+	files := map[string][]byte{}
+	err := fs.WalkDir(mlproject.Files(), ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		files[p], err = fs.ReadFile(mlproject.Files(), p)
+		return err
+	})
+	if err != nil || len(files) == 0 {
+		t.Fatalf("read the skeleton: %d files, %v", len(files), err)
+	}
+	f := newFixture(t)
+	r := project()
+	r.Files = files
+	res := f.mustEnsure(r)
+	got := f.srv.Files(org, "churn", res.Commit)
+	if len(got) != len(files) {
+		t.Errorf("first commit has %d files, the skeleton %d", len(got), len(files))
+	}
+	for p, b := range files {
+		if !bytes.Equal(got[p].Content, b) {
+			t.Errorf("%s differs in the first commit", p)
+		}
+	}
+	t.Logf("%d files, %d requests", len(files), len(f.srv.Requests()))
 }
