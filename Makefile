@@ -15,6 +15,7 @@ ADDR        ?= 127.0.0.1:8080
 include internal/testenv/testenv.mk
 include plugins/plugins.mk
 include scaffolder-templates/ml-project/skeleton.mk
+include internal/scm/github/githubtest/github.mk
 
 .PHONY: help run build generate check-generated test test-unit test-integration lint fmt bench loadtest fuzz docs clean
 
@@ -49,7 +50,7 @@ test-unit: ## Unit tier: fast tests, no external processes (go test -short)
 	$(GO) test -short -count=1 ./...
 
 test-integration: testenv postgres skeleton-pyenv build ## Integration tier: real kube-apiserver/etcd/controller-manager/scheduler/kwok, real PostgreSQL, real git, the skeleton with real mlflow
-	$(TESTENV_ENV) $(SKELETON_ENV) $(GO) test -count=1 -timeout 30m ./...
+	$(TESTENV_ENV) $(SKELETON_ENV) $(GITHUB_OPENAPI_ENV) $(GO) test -count=1 -timeout 30m ./...
 
 bench: ## Benchmarks of the request path (see docs/benchmarks.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/httpapi/...
