@@ -123,6 +123,13 @@ func (a *App) wire(ctx context.Context) error {
 	if repos != nil {
 		rcfg.SCMs[project.SCMLocal] = localSCM{repos: repos, baseURL: cfg.Server.BaseURL}
 	}
+	if cfg.SCM.GitHub.Enabled() {
+		gh, err := newGitHubSCM(cfg.SCM.GitHub, opt.Clock, opt.Log)
+		if err != nil {
+			return err
+		}
+		rcfg.SCMs[project.SCMGitHub] = gh
+	}
 	a.runner = project.NewRunner(rcfg)
 	projects := project.NewService(st, teams, templates, a.runner, opt.Clock, nil, projectOptions(cfg)...)
 	reg := prometheus.NewRegistry()

@@ -98,14 +98,14 @@ type Project struct {
 	CatalogInfoURL string
 	// Quota is the namespace's quota: the namespace step applies it; in
 	// local mode this record is what mlportal enforces.
-	Quota Quota
-	Namespace       string
-	EntityRef       string // the Backstage System, e.g. system:default/churn
-	Status          Status
-	Steps           []Step
-	CreatedBy       string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	Quota     Quota
+	Namespace string
+	EntityRef string // the Backstage System, e.g. system:default/churn
+	Status    Status
+	Steps     []Step
+	CreatedBy string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// Version increases on every change.
 	Version int64
 }
