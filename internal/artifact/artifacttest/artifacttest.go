@@ -461,7 +461,7 @@ var errClientGone = errors.New("client went away")
 func testFailedPut(t *testing.T, s artifact.Store) {
 	ctx := context.Background()
 	// Past the first buffer and, for stores with parts, well into the stream.
-	_, err := s.Put(ctx, "f/partial.bin", &failingReader{n: 3<<20 + 17, err: errClientGone})
+	_, err := s.Put(ctx, "f/partial.bin", &failingReader{n: 9<<20 + 17, err: errClientGone})
 	if !errors.Is(err, errClientGone) {
 		t.Fatalf("Put with a failing reader: got %v, want an error wrapping the reader's", err)
 	}

@@ -68,18 +68,29 @@ func (d *DeterministicReader) next() uint64 {
 	return d.state * 2685821657736338717
 }
 
-// heapWatch samples the live heap until stopped and reports its peak.
+// heapWatch samples the live heap until stopped and reports its peak. It
+// reads the heap the last GC found live, not the current heap, which also
+// holds garbage awaiting collection (up to GOGC% more): a store that buffers
+// the object keeps it live across GCs and shows here; one that streams
+// through fixed buffers does not.
 type heapWatch struct {
+	base uint64
 	peak atomic.Uint64
 	stop chan struct{}
 	wg   sync.WaitGroup
 }
 
-const heapMetric = "/memory/classes/heap/objects:bytes"
+const heapMetric = "/gc/heap/live:bytes"
 
+// watchHeap starts sampling after two GCs (the second empties sync.Pool
+// victim caches that earlier tests filled), from a baseline done subtracts.
 func watchHeap() *heapWatch {
 	runtime.GC()
+	runtime.GC()
 	h := &heapWatch{stop: make(chan struct{})}
+	s := []metrics.Sample{{Name: heapMetric}}
+	metrics.Read(s)
+	h.base = s[0].Value.Uint64()
 	h.wg.Go(func() {
 		s := []metrics.Sample{{Name: heapMetric}}
 		tick := time.NewTicker(2 * time.Millisecond)
@@ -99,10 +110,11 @@ func watchHeap() *heapWatch {
 	return h
 }
 
+// done stops sampling and returns the peak growth of the live heap.
 func (h *heapWatch) done() uint64 {
 	close(h.stop)
 	h.wg.Wait()
-	return h.peak.Load()
+	return max(h.peak.Load(), h.base) - h.base
 }
 
 func testLarge(t *testing.T, s artifact.Store, size int64) {
@@ -129,9 +141,9 @@ func testLarge(t *testing.T, s artifact.Store, size int64) {
 	if obj.Size != size || obj.Digest != want {
 		t.Fatalf("Put = size %d digest %s, want %d %s", obj.Size, obj.Digest, size, want)
 	}
-	t.Logf("Put of %d MiB: peak live heap %.1f MiB", size>>20, float64(peak)/(1<<20))
+	t.Logf("Put of %d MiB: live heap grew by at most %.1f MiB", size>>20, float64(peak)/(1<<20))
 	if peak > limit {
-		t.Errorf("Put of a %d MiB object: live heap peaked at %d MiB, want at most %d MiB (the store must stream, not buffer)",
+		t.Errorf("Put of a %d MiB object: live heap grew by %d MiB, want at most %d MiB (the store must stream, not buffer)",
 			size>>20, peak>>20, limit>>20)
 	}
 
@@ -151,8 +163,8 @@ func testLarge(t *testing.T, s artifact.Store, size int64) {
 	if oobj.Size != size || oobj.Digest != want || d.Size() != size || d.Digest() != want {
 		t.Fatalf("Open = %d bytes digest %s (object %d %s), want %d %s", d.Size(), d.Digest(), oobj.Size, oobj.Digest, size, want)
 	}
-	t.Logf("Open of %d MiB: peak live heap %.1f MiB", size>>20, float64(peak)/(1<<20))
+	t.Logf("Open of %d MiB: live heap grew by at most %.1f MiB", size>>20, float64(peak)/(1<<20))
 	if peak > limit {
-		t.Errorf("Open of a %d MiB object: live heap peaked at %d MiB, want at most %d MiB", size>>20, peak>>20, limit>>20)
+		t.Errorf("Open of a %d MiB object: live heap grew by %d MiB, want at most %d MiB", size>>20, peak>>20, limit>>20)
 	}
 }

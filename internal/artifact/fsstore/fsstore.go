@@ -340,20 +340,11 @@ func (s *Store) ioError(path, op string, err error) error {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return err
 	case errors.Is(err, syscall.ENOSPC), errors.Is(err, syscall.EDQUOT):
-		return &wrapped{fault.New(fault.ErrUnavailable,
-			"cannot %s artifact %q: the artifact store's disk is full; an administrator must free space under the artifact root", op, path), err}
+		return artifact.WithCause(fault.New(fault.ErrUnavailable,
+			"cannot %s artifact %q: the artifact store's disk is full; an administrator must free space under the artifact root", op, path), err)
 	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.EROFS):
-		return &wrapped{fault.New(fault.ErrUnavailable,
-			"cannot %s artifact %q: the server may not write its artifact root; an administrator must fix the permissions of the configured artifact directory", op, path), err}
+		return artifact.WithCause(fault.New(fault.ErrUnavailable,
+			"cannot %s artifact %q: the server may not write its artifact root; an administrator must fix the permissions of the configured artifact directory", op, path), err)
 	}
 	return fmt.Errorf("%s artifact %q: %w", op, path, err)
 }
-
-// wrapped is a fault with its cause kept for logs and errors.Is.
-type wrapped struct {
-	fault *fault.Error
-	cause error
-}
-
-func (w *wrapped) Error() string   { return w.fault.Error() }
-func (w *wrapped) Unwrap() []error { return []error{w.fault, w.cause} }
