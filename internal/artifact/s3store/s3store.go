@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -106,17 +107,37 @@ func (s *Store) Put(ctx context.Context, path string, r io.Reader) (artifact.Obj
 		return artifact.Object{}, err
 	}
 	dr := artifact.NewDigestReader(artifact.ContextReader(ctx, r))
-	// The buffer grows with the body, so a small artifact costs its size,
-	// not SinglePutMax.
-	var head bytes.Buffer
-	n, err := head.ReadFrom(io.LimitReader(dr, SinglePutMax+1))
+	head, whole, err := readHead(dr)
 	if err != nil {
 		return artifact.Object{}, s.mapErr(err, path, "upload")
 	}
-	if n <= SinglePutMax {
-		return s.putSmall(ctx, path, head.Bytes(), dr.Digest())
+	if whole {
+		return s.putSmall(ctx, path, head, dr.Digest())
 	}
-	return s.putLarge(ctx, path, io.MultiReader(&head, dr), dr)
+	return s.putLarge(ctx, path, io.MultiReader(bytes.NewReader(head), dr), dr)
+}
+
+// readHead reads r until EOF or until it has more than SinglePutMax bytes.
+// The buffer grows with the body (a small artifact costs its size) and
+// never past SinglePutMax+1 bytes. whole reports that r ended.
+func readHead(r io.Reader) (head []byte, whole bool, err error) {
+	buf := make([]byte, 0, 32<<10)
+	for len(buf) <= SinglePutMax {
+		if len(buf) == cap(buf) {
+			next := make([]byte, len(buf), min(2*cap(buf), SinglePutMax+1))
+			copy(next, buf)
+			buf = next
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if errors.Is(err, io.EOF) {
+			return buf, true, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+	}
+	return buf, false, nil
 }
 
 func (s *Store) putOptions(digest string) minio.PutObjectOptions {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -297,4 +298,37 @@ func BenchmarkPut(b *testing.B) {
 
 func BenchmarkOpen(b *testing.B) {
 	artifacttest.BenchmarkOpen(b, newStore(b, config(testenv.S3(b))))
+}
+
+// Bodies of exactly SinglePutMax bytes take one PUT; one byte more takes the
+// multipart upload and the copy. Both read back whole.
+func TestSinglePutBoundary(t *testing.T) {
+	srv := testenv.S3(t)
+	s := newStore(t, config(srv))
+	ctx := context.Background()
+	for _, n := range []int64{s3store.SinglePutMax - 1, s3store.SinglePutMax, s3store.SinglePutMax + 1} {
+		path := "b/" + strconv.FormatInt(n, 10)
+		obj, err := s.Put(ctx, path, artifacttest.NewDeterministicReader(uint64(n), n))
+		if err != nil {
+			t.Fatalf("Put %d bytes: %v", n, err)
+		}
+		d := artifact.NewDigestWriter(nil)
+		io.Copy(d, artifacttest.NewDeterministicReader(uint64(n), n))
+		if obj.Size != n || obj.Digest != d.Digest() {
+			t.Errorf("Put %d bytes = %d %s, want %s", n, obj.Size, obj.Digest, d.Digest())
+		}
+		rc, _, err := s.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := artifact.NewDigestWriter(nil)
+		_, err = io.Copy(got, rc)
+		rc.Close()
+		if err != nil || got.Digest() != d.Digest() {
+			t.Errorf("read back %d bytes: %s, %v", n, got.Digest(), err)
+		}
+	}
+	if keys := bucketKeys(t, srv); len(keys) != 3 {
+		t.Errorf("bucket keys = %v, want the three objects only", keys)
+	}
 }
