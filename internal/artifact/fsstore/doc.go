@@ -45,6 +45,8 @@
 // does not sweep the .mlportal-tmp-* files a crash leaves behind (they are
 // invisible; remove old ones at leisure). It does not allow a path to be a
 // file and a directory at once, as object stores do: such a Put is
-// fault.ErrConflict. A file found without a digest record (copied in by
+// fault.ErrConflict. While a Put is writing into a new directory, List may
+// show that directory before its first file appears. A file found without a
+// digest record (copied in by
 // hand) cannot be verified and is reported as unavailable, not adopted.
 package fsstore

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/mlportal/mlportal/internal/artifact"
+	"github.com/mlportal/mlportal/internal/clock"
 	"github.com/mlportal/mlportal/internal/fault"
 )
 
@@ -56,6 +57,9 @@ type Config struct {
 	// Transport overrides the HTTP transport (tests, custom CAs); nil uses
 	// minio-go's default.
 	Transport http.RoundTripper
+	// Clock dates uploads whose response carries no Last-Modified; nil is
+	// the system clock.
+	Clock clock.Clock
 }
 
 func field(name string) string { return ConfigKey + "." + name }

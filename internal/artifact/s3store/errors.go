@@ -29,6 +29,9 @@ func (s *Store) mapErr(err error, path, op string) error {
 		return artifact.WithCause(fault.NotFound("artifact", path), err)
 	case minio.NoSuchBucket:
 		return s.noBucket(err)
+	case "KeyTooLongError":
+		return artifact.WithCause(fault.Invalid("artifact path "+fmt.Sprintf("%q", path)+" is too long for this store",
+			fault.Field("path", "must be at most %d bytes together with the store's key prefix %q", artifact.MaxPathBytes, s.prefix)), err)
 	case minio.AccessDenied, "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken",
 		"InvalidToken", "TokenRefreshRequired", "InvalidSecurity",
 		"XAdminUserNotFound": // versitygw's answer (404) to an unknown access key

@@ -17,6 +17,7 @@ import (
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
 	"github.com/mlportal/mlportal/internal/artifact"
+	"github.com/mlportal/mlportal/internal/clock"
 	"github.com/mlportal/mlportal/internal/fault"
 )
 
@@ -35,6 +36,7 @@ type Store struct {
 	prefix   string // "" or ending in "/"
 	endpoint string // for messages
 	partSize uint64
+	clock    clock.Clock
 	// bucketSeen is set once a request showed the bucket and credentials
 	// working; see Stat.
 	bucketSeen atomic.Bool
@@ -78,7 +80,12 @@ func New(cfg Config) (*Store, error) {
 	if cfg.PartSize > 0 {
 		part = uint64(cfg.PartSize)
 	}
-	s := &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, prefix: prefix, endpoint: u.Scheme + "://" + u.Host, partSize: part}
+	clk := cfg.Clock
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	s := &Store{client: client, core: minio.Core{Client: client}, bucket: cfg.Bucket, prefix: prefix,
+		endpoint: u.Scheme + "://" + u.Host, partSize: part, clock: clk}
 	return s, nil
 }
 
@@ -154,7 +161,7 @@ func (s *Store) putSmall(ctx context.Context, path string, body []byte, digest s
 	if err != nil {
 		return artifact.Object{}, s.mapErr(err, path, "upload")
 	}
-	return artifact.Object{Path: path, Size: int64(len(body)), Digest: digest, Modified: modified(info.LastModified)}, nil
+	return artifact.Object{Path: path, Size: int64(len(body)), Digest: digest, Modified: s.modified(info.LastModified)}, nil
 }
 
 // putLarge streams body to a staging key as a multipart upload of unknown
@@ -191,7 +198,7 @@ func (s *Store) putLarge(ctx context.Context, path string, body io.Reader, dr *a
 	if err != nil {
 		return artifact.Object{}, s.mapErr(err, path, "upload")
 	}
-	return artifact.Object{Path: path, Size: size, Digest: digest, Modified: modified(info.LastModified)}, nil
+	return artifact.Object{Path: path, Size: size, Digest: digest, Modified: s.modified(info.LastModified)}, nil
 }
 
 // copyPartSize is the part size of a multipart server-side copy (objects
@@ -208,9 +215,9 @@ func randomName() string {
 
 // modified is the object's time, or now when the server did not say (some
 // servers omit Last-Modified from upload responses).
-func modified(t time.Time) time.Time {
+func (s *Store) modified(t time.Time) time.Time {
 	if t.IsZero() {
-		return time.Now().UTC()
+		return s.clock.Now().UTC()
 	}
 	return t
 }
