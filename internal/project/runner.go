@@ -460,7 +460,8 @@ func (r *Runner) repository(ctx context.Context, p *Project) (StepStatus, string
 	}
 	spec := RepoSpec{Team: p.Team, Project: p.Name, Description: values["description"], Files: files, Author: p.CreatedBy,
 		Message:   "Create " + p.Name + " from the mlportal ML project skeleton",
-		Variables: map[string]string{"MLPORTAL_URL": r.cfg.BaseURL}}
+		// mlportal serves MLflow's API itself, at its own URL.
+		Variables: map[string]string{"MLPORTAL_URL": r.cfg.BaseURL, "MLFLOW_TRACKING_URI": r.cfg.BaseURL}}
 	if r.cfg.CITokens != nil && p.SCM != SCMLocal {
 		tok, err := r.cfg.CITokens.Issue(ctx, p.Team, p.Name)
 		if err != nil {
