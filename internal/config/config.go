@@ -21,6 +21,35 @@ type Config struct {
 	Projects   ProjectsConfig   `yaml:"projects"`
 	// SCM configures where projects' repositories live.
 	SCM SCMConfig `yaml:"scm"`
+	// Artifacts configures where runs' and models' files are stored.
+	Artifacts ArtifactsConfig `yaml:"artifacts"`
+}
+
+// ArtifactsConfig selects the artifact store (internal/artifact).
+type ArtifactsConfig struct {
+	Backend string      `yaml:"backend"` // "fs" (default) | "s3"
+	FS      ArtifactsFS `yaml:"fs"`
+	S3      ArtifactsS3 `yaml:"s3"`
+}
+
+// ArtifactsFS stores artifacts as files under a directory.
+type ArtifactsFS struct {
+	Root string `yaml:"root"` // derived "<dataDir>/artifacts" when empty
+}
+
+// ArtifactsS3 stores artifacts in an S3-compatible bucket (AWS S3, MinIO,
+// Ceph).
+type ArtifactsS3 struct {
+	Endpoint string `yaml:"endpoint"` // e.g. https://s3.eu-west-1.amazonaws.com or http://minio:9000
+	Region   string `yaml:"region"`
+	Bucket   string `yaml:"bucket"`
+	Prefix   string `yaml:"prefix"` // key prefix inside the bucket
+	// AccessKeyID and SecretAccessKey: both empty = the AWS default
+	// credential chain (environment, web identity, instance role).
+	AccessKeyID     string   `yaml:"accessKeyId"`
+	SecretAccessKey string   `yaml:"secretAccessKey"`
+	PathStyle       bool     `yaml:"pathStyle"` // MinIO, Ceph and versitygw usually need it
+	PartSize        ByteSize `yaml:"partSize"`  // multipart part size; 0 = the store's default (16MiB)
 }
 
 // SCMConfig configures the repository hosts (providers) of projects.
@@ -201,8 +230,9 @@ func Default() Config {
 				MaxTokenAge: Duration{5 * time.Minute},
 			},
 		},
-		Log: Log{Level: "info", Format: "text"},
-		SCM: SCMConfig{Default: "local"},
+		Log:       Log{Level: "info", Format: "text"},
+		SCM:       SCMConfig{Default: "local"},
+		Artifacts: ArtifactsConfig{Backend: "fs"},
 		Projects: ProjectsConfig{
 			DefaultQuota: ProjectQuota{CPU: "32", Memory: "128Gi", GPUs: 4, Pods: 50, Storage: "500Gi", PVCs: 20},
 			Limits:       ProjectLimits{MaxGPUsPerContainer: 8, DefaultCPU: "1", DefaultMemory: "2Gi", MaxCPU: "32", MaxMemory: "256Gi"},
@@ -229,6 +259,9 @@ func (c *Config) Complete() {
 	}
 	if c.Backstage.BaseURL == "" {
 		c.Backstage.BaseURL = c.Server.BaseURL
+	}
+	if c.Artifacts.Backend == "fs" && c.Artifacts.FS.Root == "" && c.DataDir != "" {
+		c.Artifacts.FS.Root = filepath.Join(c.DataDir, "artifacts")
 	}
 }
 

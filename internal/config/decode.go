@@ -214,6 +214,14 @@ func (d *decoder) decode(field string, n *yaml.Node, substituted bool, v reflect
 			}
 		}
 		v.Set(out)
+	case reflect.Bool:
+		switch {
+		case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool",
+			substituted && (n.Value == "true" || n.Value == "false"):
+			v.SetBool(n.Value == "true" || n.Value == "True" || n.Value == "TRUE")
+		default:
+			d.problem(field, "expected true or false, got %s", describe(n))
+		}
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
 			d.problem(field, "expected a string, got %s", describe(n))

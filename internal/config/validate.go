@@ -64,6 +64,7 @@ func (c Config) Validate() error {
 	}
 	c.Projects.validate(&ps)
 	c.SCM.validate(&ps)
+	c.Artifacts.validate(&ps)
 	if len(ps) > 0 {
 		return &ValidationError{Problems: ps}
 	}
@@ -310,3 +311,29 @@ func (s SCMConfig) validate(ps *problems) {
 
 // githubNameRE is GitHub's rule for organisation logins.
 var githubNameRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`)
+
+func (a ArtifactsConfig) validate(ps *problems) {
+	switch a.Backend {
+	case "fs":
+		if a.FS.Root == "" {
+			ps.add("artifacts.fs.root", "required (Complete derives it from dataDir)")
+		}
+	case "s3":
+		if a.S3.Endpoint == "" {
+			ps.add("artifacts.s3.endpoint", "required when backend is s3, e.g. https://s3.eu-west-1.amazonaws.com")
+		} else {
+			checkURL(ps, "artifacts.s3.endpoint", a.S3.Endpoint)
+		}
+		if a.S3.Bucket == "" {
+			ps.add("artifacts.s3.bucket", "required when backend is s3")
+		}
+		if (a.S3.AccessKeyID == "") != (a.S3.SecretAccessKey == "") {
+			ps.add("artifacts.s3.secretAccessKey", "set both accessKeyId and secretAccessKey, or neither (the AWS default credential chain)")
+		}
+		if a.S3.PartSize != 0 && a.S3.PartSize < 5*MiB {
+			ps.add("artifacts.s3.partSize", "must be at least 5MiB, S3's smallest part (got %s)", a.S3.PartSize)
+		}
+	default:
+		ps.add("artifacts.backend", "must be fs or s3 (got %q)", a.Backend)
+	}
+}
