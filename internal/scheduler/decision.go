@@ -97,8 +97,10 @@ type Pending struct {
 	Free, LargestFree int
 	// Borrowable is how many idle GPUs of the type the team may still borrow.
 	Borrowable int
-	// Victims being stopped for this job.
+	// Victims being stopped for this job, and the nodes they free for it
+	// (the controller passes them back as Job.NominatedNodes).
 	Victims []string
+	Nodes   []string
 	// ReservedFor is the job holding the free capacity (ReasonReserved).
 	ReservedFor string
 	// FitsAt is when the job is estimated to fit, from running jobs'

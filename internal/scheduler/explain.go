@@ -10,6 +10,7 @@ import (
 
 // decide turns the scratch state into a Decision.
 func (s *state) decide() Decision {
+	s.frozen = make([][]endGPUs, len(s.nodes))
 	d := Decision{Admit: make([]Admission, 0, len(s.admitted)), Preempt: s.preempts}
 	for _, ji := range s.admitted {
 		j := &s.jobs[ji]
@@ -36,6 +37,11 @@ func (s *state) pending(ji int32) Pending {
 	r := &s.results[ji]
 	p := Pending{JobID: j.ID, Team: j.Team, Reason: r.reason, Detail: r.detail, GPUType: j.GPUType,
 		PerReplica: j.GPUs, Replicas: j.ReplicaCount(), Victims: r.victims, Since: j.SubmittedAt, Now: s.snap.Now}
+	if r.preempting {
+		for _, k := range r.nodes {
+			p.Nodes = append(p.Nodes, s.nodes[k].node.Name)
+		}
+	}
 	if r.reason == ReasonInvalid || r.reason == ReasonUnplaceable {
 		return p
 	}

@@ -229,13 +229,27 @@ func (s *state) bestNode(ji int32) int32 {
 	return -1
 }
 
+// nominated returns the first of the job's nominated nodes that fits a
+// replica now, or -1.
+func (s *state) nominated(ji int32, j *Job) int32 {
+	for _, name := range j.NominatedNodes {
+		if k, ok := s.nodeIdx[name]; ok && s.nodes[k].typ >= 0 && !s.nodes[k].node.Unschedulable && s.staticFits(j, k) && s.fits(ji, j, k) {
+			return k
+		}
+	}
+	return -1
+}
+
 // place puts every replica of a job on a node, or none; the chosen nodes are
 // left in s.buf.
 func (s *state) place(ji int32) bool {
 	j := &s.jobs[ji]
 	s.buf = s.buf[:0]
 	for r := 0; r < j.ReplicaCount(); r++ {
-		k := s.bestNode(ji)
+		k := s.nominated(ji, j)
+		if k < 0 {
+			k = s.bestNode(ji)
+		}
 		if k < 0 {
 			for _, k := range s.buf {
 				s.take(k, int32(j.GPUs), j.CPUMillis, j.MemoryBytes, -1)
@@ -268,9 +282,10 @@ func (s *state) admit(ji int32, preempting bool) {
 			ns.resFor, ns.resUntil, ns.resNeed = -1, 0, 0
 		}
 	}
+	ts := &s.teams[ti]
+	wasBorrowing := a.typ >= 0 && ts.used[a.typ] > ts.nominal[a.typ]
 	s.allocs = append(s.allocs, a)
 	s.charge(&s.allocs[idx], 1)
-	ts := &s.teams[ti]
 	ts.share = s.dominantShare(ts)
 	s.results[ji].nodes = a.nodes
 	if a.typ >= 0 {
@@ -279,7 +294,11 @@ func (s *state) admit(ji int32, preempting bool) {
 	if !preempting {
 		s.admitted = append(s.admitted, ji)
 	}
-	s.gen++
+	// Taking capacity makes preemption no easier, unless the team now
+	// borrows: then its running jobs become reclaimable.
+	if a.typ >= 0 && !wasBorrowing && ts.used[a.typ] > ts.nominal[a.typ] {
+		s.gen[a.typ]++
+	}
 }
 
 // freeAt is when node k is estimated to have g GPUs free, from the
@@ -290,7 +309,29 @@ func (s *state) freeAt(k int32, g int32) int64 {
 	if free >= g {
 		return s.now
 	}
-	ends := s.ends[:0]
+	var ends []endGPUs
+	if s.frozen != nil { // deciding: nothing changes any more, so cache
+		if s.frozen[k] == nil {
+			s.frozen[k] = s.nodeEnds(k, nil)
+		}
+		ends = s.frozen[k]
+	} else {
+		ends = s.nodeEnds(k, s.ends[:0])
+		s.ends = ends
+	}
+	for _, e := range ends {
+		free += e.gpus
+		if free >= g {
+			return e.end
+		}
+	}
+	return -1
+}
+
+// nodeEnds appends the estimated ends of node k's live allocations, in
+// order, with the GPUs each frees there.
+func (s *state) nodeEnds(k int32, ends []endGPUs) []endGPUs {
+	ns := &s.nodes[k]
 	for _, ai := range ns.allocs {
 		a := &s.allocs[ai]
 		if a.gone || a.typ != ns.typ {
@@ -305,14 +346,10 @@ func (s *state) freeAt(k int32, g int32) int64 {
 		ends = append(ends, endGPUs{a.end, n * a.gpus})
 	}
 	slices.SortFunc(ends, func(a, b endGPUs) int { return cmp.Compare(a.end, b.end) })
-	s.ends = ends
-	for _, e := range ends {
-		free += e.gpus
-		if free >= g {
-			return e.end
-		}
+	if ends == nil {
+		ends = []endGPUs{}
 	}
-	return -1
+	return ends
 }
 
 type endGPUs struct {

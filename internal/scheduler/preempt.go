@@ -42,8 +42,9 @@ func (c setCost) less(d setCost) bool {
 
 // eligible says whether job j of team ti may stop allocation a, and by
 // which rule: a job within its team's nominal quota reclaims GPUs of teams
-// that borrow; any job stops preemptible work of a lower class. Nothing
-// else is ever preempted.
+// that borrow; a job stops preemptible work of a lower class of its own
+// team, of a team that borrows, or of any team when the job is within its
+// nominal quota. Nothing else is ever preempted.
 func (s *state) eligible(a *allocState, ti int32, j *Job, within bool) (PreemptionKind, bool) {
 	if within && a.team != ti {
 		if tb := &s.teams[a.team]; tb.used[a.typ]-s.removed[a.team] > tb.nominal[a.typ] {
@@ -51,7 +52,15 @@ func (s *state) eligible(a *allocState, ti int32, j *Job, within bool) (Preempti
 		}
 	}
 	if a.job.IsPreemptible() && a.job.Priority < j.Priority {
-		return Priority, true
+		// Across teams only where the victim's team borrows or the job is
+		// within its own quota: a borrower never takes another team's
+		// nominal share, preemptible or not.
+		if a.team == ti || within {
+			return Priority, true
+		}
+		if tb := &s.teams[a.team]; tb.used[a.typ]-s.removed[a.team] > tb.nominal[a.typ] {
+			return Priority, true
+		}
 	}
 	return "", false
 }
@@ -87,19 +96,24 @@ func (s *state) preempt(ti, ji int32, within bool) bool {
 	j := &s.jobs[ji]
 	t := s.jobType[ji]
 	g, reps := int32(j.GPUs), int32(j.ReplicaCount())
-	key := memoKey{ti, t, int8(j.Priority), within}
-	if m, ok := s.preemptMemo[key]; ok && m.gen == s.gen && g >= m.gpus && reps >= m.replicas {
+	// Without reclaim, what a job may stop does not depend on its team.
+	key := memoKey{-1, t, int8(j.Priority), false}
+	if within {
+		key = memoKey{ti, t, int8(j.Priority), true}
+	}
+	if m, ok := s.preemptMemo[key]; ok && m.gen == s.gen[t] && g >= m.gpus && reps >= m.replicas {
 		return false
 	}
-	gen := s.gen
+	gen := s.gen[t]
 	fail := func() bool {
-		s.gen = gen // the scratch state is as it was
-		s.preemptMemo[key] = memoVal{s.gen, g, reps}
+		s.gen[t] = gen // the scratch state is as it was
+		s.preemptMemo[key] = memoVal{gen, g, reps}
 		return false
 	}
 	if !s.enough(ti, ji, within) {
 		return fail()
 	}
+
 	if s.removed == nil {
 		s.removed = make([]int32, len(s.teams))
 	}
@@ -169,9 +183,10 @@ func (s *state) release(ai int32, sign int32) {
 	}
 	a.gone = sign < 0
 	s.charge(a, sign)
+	s.candidate(a, sign)
 	ts := &s.teams[a.team]
 	ts.share = s.dominantShare(ts)
-	s.gen++
+	s.gen[a.typ]++
 }
 
 // cheapest finds the node where stopping eligible work frees room for one
@@ -186,7 +201,15 @@ func (s *state) cheapest(ti, ji int32, within bool) int32 {
 	s.best = s.best[:0]
 	for _, k := range s.byType[t] {
 		ns := &s.nodes[k]
-		if !s.staticFits(j, k) {
+		bound := ns.free
+		if within {
+			bound += ns.cand
+		} else {
+			for p := PriorityPreemptible; p < j.Priority; p++ {
+				bound += ns.candPre[p]
+			}
+		}
+		if bound < g || !s.staticFits(j, k) {
 			continue
 		}
 		vs := s.victims[:0]

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 )
 
 // Schedule decides, for one snapshot, which pending jobs start where, which
@@ -41,26 +42,24 @@ func (s *state) queue() {
 	s.jobTeam = make([]int32, n)
 	s.jobType = make([]int32, n)
 	s.order = make([]int32, n)
-	idx := make([]int32, n)
-	for i := range idx {
-		idx[i] = int32(i)
+	// Submission order: time, then ID, then position.
+	bySubmit := make([]submitKey, n)
+	for i := range s.jobs {
+		bySubmit[i] = submitKey{nanos(s.jobs[i].SubmittedAt), int32(i)}
 	}
-	slices.SortFunc(idx, func(a, b int32) int {
-		ja, jb := &s.jobs[a], &s.jobs[b]
-		if c := ja.SubmittedAt.Compare(jb.SubmittedAt); c != 0 {
-			return c
+	slices.SortFunc(bySubmit, func(a, b submitKey) int {
+		if a.at != b.at {
+			return cmp.Compare(a.at, b.at)
 		}
-		if c := strings.Compare(ja.ID, jb.ID); c != 0 {
-			return c
-		}
-		return cmp.Compare(a, b)
+		return cmp.Or(strings.Compare(s.jobs[a.i].ID, s.jobs[b.i].ID), cmp.Compare(a.i, b.i))
 	})
 	seen := make(map[string]struct{}, n+len(s.allocs))
 	for i := range s.allocs {
 		seen[s.allocs[i].job.ID] = struct{}{}
 	}
 	counts := make([]int32, len(s.teams))
-	for rank, i := range idx {
+	for rank, sk := range bySubmit {
+		i := sk.i
 		s.order[i] = int32(rank)
 		j := &s.jobs[i]
 		r := &s.results[i]
@@ -85,48 +84,75 @@ func (s *state) queue() {
 		}
 		counts[s.jobTeam[i]]++
 	}
-	backing := make([]int32, 0, n)
+	// Each team's queue sorts on one packed key: class (high first), jobs
+	// waiting past ReserveAfter first, shortest estimate, submission rank.
 	for t := range s.teams {
-		s.teams[t].queue = backing[len(backing) : len(backing) : len(backing)+int(counts[t])]
-		backing = backing[:len(backing)+int(counts[t])]
+		s.teams[t].queue = make([]int32, 0, counts[t])
 	}
-	for _, i := range idx {
-		if s.results[i].reason == "" {
-			ts := &s.teams[s.jobTeam[i]]
-			ts.queue = append(ts.queue, i)
+	if n > rankMask {
+		// Too many jobs to rank inside the key: sort each team's queue,
+		// built in submission order, stably by the rest of the key.
+		for _, sk := range bySubmit {
+			if s.results[sk.i].reason == "" {
+				ts := &s.teams[s.jobTeam[sk.i]]
+				ts.queue = append(ts.queue, sk.i)
+			}
+		}
+		for t := range s.teams {
+			slices.SortStableFunc(s.teams[t].queue, func(a, b int32) int { return cmp.Compare(s.queueKey(a, 0), s.queueKey(b, 0)) })
+		}
+		return
+	}
+	keys := make([]uint64, 0, n)
+	byRank := make([]int32, n)
+	for rank, sk := range bySubmit {
+		byRank[rank] = sk.i
+		if s.results[sk.i].reason == "" {
+			keys = append(keys, s.queueKey(sk.i, rank))
 		}
 	}
-	aged := func(i int32) bool {
-		return !s.pol.ShortestFirst || (s.pol.ReserveAfter > 0 && s.now-nanos(s.jobs[i].SubmittedAt) >= int64(s.pol.ReserveAfter))
+	slices.Sort(keys)
+	for _, k := range keys {
+		i := byRank[k&rankMask]
+		ts := &s.teams[s.jobTeam[i]]
+		ts.queue = append(ts.queue, i)
 	}
-	est := func(i int32) int64 {
-		if d := s.jobs[i].EstimatedDuration; d > 0 {
-			return int64(d)
+}
+
+type submitKey struct {
+	at int64
+	i  int32
+}
+
+const (
+	rankBits = 24
+	rankMask = 1<<rankBits - 1
+	estBits  = 25 // seconds: estimates beyond 388 days sort as equal
+	teamBits = 64 - 2 - 1 - estBits - rankBits
+)
+
+// queueKey packs team, class, age, estimate and rank into one sortable
+// number. Team indexes beyond 2^12 share bits, which only interleaves teams
+// in the sorted keys; each job still lands in its own team's queue.
+func (s *state) queueKey(i int32, rank int) uint64 {
+	j := &s.jobs[i]
+	key := uint64(s.jobTeam[i]) & (1<<teamBits - 1)
+	key = key<<2 | uint64(PriorityInteractive-j.Priority)
+	aged := !s.pol.ShortestFirst || (s.pol.ReserveAfter > 0 && s.now-nanos(j.SubmittedAt) >= int64(s.pol.ReserveAfter))
+	est := uint64(0)
+	if !aged {
+		est = 1<<estBits - 1
+		if d := j.EstimatedDuration; d > 0 {
+			est = min(uint64(d/time.Second), 1<<estBits-2)
 		}
-		return int64(1) << 62
 	}
-	for t := range s.teams {
-		slices.SortFunc(s.teams[t].queue, func(a, b int32) int {
-			if c := cmp.Compare(s.jobs[b].Priority, s.jobs[a].Priority); c != 0 {
-				return c
-			}
-			if s.pol.ShortestFirst {
-				ga, gb := aged(a), aged(b)
-				if ga != gb {
-					if ga {
-						return -1
-					}
-					return 1
-				}
-				if !ga {
-					if c := cmp.Compare(est(a), est(b)); c != 0 {
-						return c
-					}
-				}
-			}
-			return cmp.Compare(s.order[a], s.order[b])
-		})
+	var agedBit uint64 = 1
+	if aged {
+		agedBit = 0
 	}
+	key = key<<1 | agedBit
+	key = key<<estBits | est
+	return key<<rankBits | uint64(rank)&rankMask
 }
 
 // validate says what is wrong with a job, or "".
@@ -157,8 +183,16 @@ func typeList(types []string) string {
 	return strings.Join(types, ", ")
 }
 
-// serve pops team queue heads in order and tries each job once.
+// serve first places jobs nominated by an earlier preemption, then pops
+// team queue heads in order and tries each remaining job once.
 func (s *state) serve() {
+	for t := range s.teams {
+		for _, ji := range s.teams[t].queue {
+			if len(s.jobs[ji].NominatedNodes) > 0 {
+				s.try(int32(t), ji)
+			}
+		}
+	}
 	h := make([]int32, 0, len(s.teams))
 	s.heap = h
 	for t := range s.teams {
@@ -172,7 +206,10 @@ func (s *state) serve() {
 		ts := &s.teams[ti]
 		ji := ts.queue[ts.head]
 		ts.head++
-		s.try(ti, ji)
+		if r := &s.results[ji]; !r.admitted && !r.preempting {
+			*r = jobResult{reservedFor: -1}
+			s.try(ti, ji)
+		}
 		if ts.head < len(ts.queue) {
 			s.setKey(ti)
 			s.push(ti)

@@ -23,6 +23,10 @@ type nodeState struct {
 	prev, next int32
 	// allocs on the node (indices into state.allocs), stopped ones included.
 	allocs []int32
+	// cand: GPUs of the node's preemption candidates (running before this
+	// call, not stopping): all of them, and the preemptible ones per class.
+	cand    int32
+	candPre [4]int32
 	// lastEnd is the latest estimated end of the node's live allocations.
 	lastEnd int64
 	// A reservation: until resUntil the node keeps resNeed GPUs for job resFor.
@@ -120,7 +124,7 @@ type state struct {
 	// preemptingFor counts terminating allocations making room for a job.
 	preemptingFor map[string][]string
 
-	gen          int32 // bumps whenever capacity or usage changes
+	gen          []int32 // per GPU type: bumps when preemption may have become easier
 	preemptMemo  map[memoKey]memoVal
 	reservations int
 
@@ -130,6 +134,7 @@ type state struct {
 	blocked    int32
 	shapeMemo  map[shapeKey]string
 	teamEnds   [][]endGPUs
+	frozen     [][]endGPUs // per node, once deciding
 	fitsAtMemo map[fitsKey]int64
 
 	// reusable buffers
@@ -316,6 +321,7 @@ func newState(snap *Snapshot, pol Policy) *state {
 		s.teams[i].share = s.dominantShare(&s.teams[i])
 	}
 	s.preemptMemo = map[memoKey]memoVal{}
+	s.gen = make([]int32, nt)
 	return s
 }
 
@@ -359,8 +365,27 @@ func (s *state) addRunning(a *Allocation) {
 	}
 	s.allocs = append(s.allocs, as)
 	s.charge(&s.allocs[idx], 1)
+	s.candidate(&s.allocs[idx], 1)
 	if a.Terminating && a.PreemptedFor != "" {
 		s.preemptingFor[a.PreemptedFor] = append(s.preemptingFor[a.PreemptedFor], j.ID)
+	}
+}
+
+// candidate adds (sign 1) or removes (sign -1) a running allocation from its
+// nodes' preemption candidates.
+func (s *state) candidate(a *allocState, sign int32) {
+	if a.terminating || a.pending >= 0 || a.typ < 0 {
+		return
+	}
+	for _, k := range a.nodes {
+		ns := &s.nodes[k]
+		if ns.typ != a.typ {
+			continue
+		}
+		ns.cand += sign * a.gpus
+		if a.job.IsPreemptible() {
+			ns.candPre[a.job.Priority&3] += sign * a.gpus
+		}
 	}
 }
 

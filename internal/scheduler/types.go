@@ -102,6 +102,11 @@ type Job struct {
 	// NodeSelector labels a node must carry.
 	NodeSelector map[string]string
 	Tolerations  []Toleration
+	// NominatedNodes are the nodes an earlier decision freed for this job by
+	// preemption (Pending.Nodes of ReasonPreempting). Such jobs are served
+	// before all others, on those nodes if they still fit, so that the room
+	// made for them is not taken by another job.
+	NominatedNodes []string
 }
 
 // ReplicaCount is Replicas with 0 read as 1.
