@@ -459,7 +459,7 @@ func (r *Runner) repository(ctx context.Context, p *Project) (StepStatus, string
 		return "", "", fmt.Errorf("render the skeleton: %w", err)
 	}
 	spec := RepoSpec{Team: p.Team, Project: p.Name, Description: values["description"], Files: files, Author: p.CreatedBy,
-		Message:   "Create " + p.Name + " from the mlportal ML project skeleton",
+		Message: "Create " + p.Name + " from the mlportal ML project skeleton",
 		// mlportal serves MLflow's API itself, at its own URL.
 		Variables: map[string]string{"MLPORTAL_URL": r.cfg.BaseURL, "MLFLOW_TRACKING_URI": r.cfg.BaseURL}}
 	if r.cfg.CITokens != nil && p.SCM != SCMLocal {
