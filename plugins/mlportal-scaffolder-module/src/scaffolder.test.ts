@@ -16,13 +16,12 @@ import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
 import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
 import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
 import { MlportalApiClient } from '@mlportal/plugin-mlportal-common';
-// The backend plugin's helper that spawns a real `mlportal serve`, shared rather than copied;
-// it is test code, not part of that package's API.
-// eslint-disable-next-line @backstage/no-forbidden-package-imports
-import {
-  MlportalServer,
-  startMlportalServer,
-} from '@mlportal/plugin-mlportal-backend/src/__testUtils__/mlportalServer';
+// The mlportal.client service the module needs; in an app, installing the mlportal
+// backend plugin package provides it, as here. Test composition only: the module's
+// own code depends on @mlportal/plugin-mlportal-node.
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports
+import { mlportalClientServiceFactory } from '@mlportal/plugin-mlportal-backend';
+import { MlportalServer, startMlportalServer } from '@mlportal/plugin-mlportal-node/testUtils';
 import request from 'supertest';
 import { parse } from 'yaml';
 import { DNS_LABEL } from './actions/input';
@@ -92,6 +91,7 @@ describe('the ml-project template in a real scaffolder backend', () => {
       features: [
         scaffolderPlugin,
         scaffolderModuleMlportal,
+        mlportalClientServiceFactory,
         userInfo,
         catalogServiceMock.mock({
           getEntityByRef: async (ref: any) =>

@@ -1,5 +1,5 @@
 import type { AuthService, BackstageCredentials } from '@backstage/backend-plugin-api';
-import type { UserOrServiceCredentials } from '@mlportal/plugin-mlportal-backend';
+import type { UserOrServiceCredentials } from '@mlportal/plugin-mlportal-node';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import type { MlportalApiClient, Project } from '@mlportal/plugin-mlportal-common';
 import { z } from 'zod/v3';
@@ -12,7 +12,7 @@ export const PROJECT_CREATE_ACTION_ID = 'mlportal:project:create';
 /**
  * Where the action gets its mlportal client: acting as the given credentials (the
  * task's initiator), or as the scaffolder itself when there are none. The
- * `mlportal.client` service of @mlportal/plugin-mlportal-backend provides this.
+ * `mlportal.client` service (@mlportal/plugin-mlportal-node) provides this.
  */
 export interface MlportalClients {
   forCredentials(credentials: UserOrServiceCredentials): Promise<MlportalApiClient>;
