@@ -114,8 +114,11 @@ describe('scaffolder module mlportal against a real mlportal server', () => {
     await action.handler(ctx as any);
 
     const outputs = outputsOf(ctx as any);
+    const repoUrl = `${server.publicBaseUrl}/git/fraud/churn-model.git`;
     expect(outputs).toEqual({
-      repoUrl: `${server.baseUrl.replace('127.0.0.1', 'localhost')}/git/fraud/churn-model.git`,
+      repoUrl,
+      webUrl: repoUrl,
+      catalogInfoUrl: `${repoUrl}/raw/main/catalog-info.yaml`,
       entityRef: 'system:default/churn-model',
       namespace: '',
       projectId: expect.stringMatching(/^prj_/),
