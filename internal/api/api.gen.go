@@ -156,8 +156,28 @@ func (e LifecycleTemplatePattern) Valid() bool {
 	}
 }
 
+// Defines values for ProjectScm.
+const (
+	ProjectScmGithub ProjectScm = "github"
+	ProjectScmLocal  ProjectScm = "local"
+)
+
+// Valid indicates whether the value is a known member of the ProjectScm enum.
+func (e ProjectScm) Valid() bool {
+	switch e {
+	case ProjectScmGithub:
+		return true
+	case ProjectScmLocal:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProjectStatus.
 const (
+	ProjectStatusDeleted   ProjectStatus = "deleted"
+	ProjectStatusDeleting  ProjectStatus = "deleting"
 	ProjectStatusFailed    ProjectStatus = "failed"
 	ProjectStatusPending   ProjectStatus = "pending"
 	ProjectStatusRunning   ProjectStatus = "running"
@@ -167,6 +187,10 @@ const (
 // Valid indicates whether the value is a known member of the ProjectStatus enum.
 func (e ProjectStatus) Valid() bool {
 	switch e {
+	case ProjectStatusDeleted:
+		return true
+	case ProjectStatusDeleting:
+		return true
 	case ProjectStatusFailed:
 		return true
 	case ProjectStatusPending:
@@ -174,6 +198,24 @@ func (e ProjectStatus) Valid() bool {
 	case ProjectStatusRunning:
 		return true
 	case ProjectStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProjectCreateScm.
+const (
+	ProjectCreateScmGithub ProjectCreateScm = "github"
+	ProjectCreateScmLocal  ProjectCreateScm = "local"
+)
+
+// Valid indicates whether the value is a known member of the ProjectCreateScm enum.
+func (e ProjectCreateScm) Valid() bool {
+	switch e {
+	case ProjectCreateScmGithub:
+		return true
+	case ProjectCreateScmLocal:
 		return true
 	default:
 		return false
@@ -211,6 +253,7 @@ const (
 	ProjectStepStatusPending ProjectStepStatus = "pending"
 	ProjectStepStatusRunning ProjectStepStatus = "running"
 	ProjectStepStatusSkipped ProjectStepStatus = "skipped"
+	ProjectStepStatusUndone  ProjectStepStatus = "undone"
 )
 
 // Valid indicates whether the value is a known member of the ProjectStepStatus enum.
@@ -225,6 +268,8 @@ func (e ProjectStepStatus) Valid() bool {
 	case ProjectStepStatusRunning:
 		return true
 	case ProjectStepStatusSkipped:
+		return true
+	case ProjectStepStatusUndone:
 		return true
 	default:
 		return false
@@ -493,9 +538,11 @@ type Name = string
 
 // Project defines model for Project.
 type Project struct {
-	CreatedAt   time.Time `json:"createdAt"`
-	CreatedBy   string    `json:"createdBy"`
-	Description *string   `json:"description,omitempty"`
+	// CatalogInfoUrl The repository's `catalog-info.yaml`, for Backstage's `catalog:register`.
+	CatalogInfoUrl *string   `json:"catalogInfoUrl,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+	CreatedBy      string    `json:"createdBy"`
+	Description    *string   `json:"description,omitempty"`
 
 	// EntityRef The Backstage System: `system:default/<name>`.
 	EntityRef *string `json:"entityRef,omitempty"`
@@ -514,8 +561,10 @@ type Project struct {
 	// RepoUrl The clone URL, once the repository exists.
 	RepoUrl *string `json:"repoUrl,omitempty"`
 
-	// Scm The repository host: `local` (served by mlportal at /git/).
-	Scm      string        `json:"scm"`
+	// Scm The repository host: `local` (served by mlportal at /git/) or `github`.
+	Scm ProjectScm `json:"scm"`
+
+	// Status `deleted` appears only in the events stream's last event.
 	Status   ProjectStatus `json:"status"`
 	Steps    []ProjectStep `json:"steps"`
 	Team     string        `json:"team"`
@@ -525,9 +574,15 @@ type Project struct {
 	TemplateVersion string    `json:"templateVersion"`
 	UpdatedAt       time.Time `json:"updatedAt"`
 	Version         int64     `json:"version"`
+
+	// WebUrl Where people browse the repository (GitHub's page; the clone URL for `local`).
+	WebUrl *string `json:"webUrl,omitempty"`
 }
 
-// ProjectStatus defines model for Project.Status.
+// ProjectScm The repository host: `local` (served by mlportal at /git/) or `github`.
+type ProjectScm string
+
+// ProjectStatus `deleted` appears only in the events stream's last event.
 type ProjectStatus string
 
 // ProjectCreate defines model for ProjectCreate.
@@ -544,6 +599,9 @@ type ProjectCreate struct {
 	// Quota What a project's namespace may request in all. On create, absent fields take `mlportal.projects.defaultQuota`, and the GPUs of all the team's projects together may not exceed the team's ceiling (the sum of its `gpuQuota` nominal + borrowingLimit, or the default quota's GPUs for a team without `gpuQuota`): 422 on `quota.gpus`.
 	Quota *ProjectQuota `json:"quota,omitempty"`
 
+	// Scm The repository host: `local` (served by mlportal at /git/) or `github` (when `mlportal.scm.github` is configured). Absent: `mlportal.scm.default`.
+	Scm *ProjectCreateScm `json:"scm,omitempty"`
+
 	// Team A DNS-1123 label; lower-case letters, digits and '-', starting with a letter.
 	Team Name `json:"team"`
 
@@ -553,6 +611,9 @@ type ProjectCreate struct {
 	// TemplateVersion The template version; the latest release when absent.
 	TemplateVersion *string `json:"templateVersion,omitempty"`
 }
+
+// ProjectCreateScm The repository host: `local` (served by mlportal at /git/) or `github` (when `mlportal.scm.github` is configured). Absent: `mlportal.scm.default`.
+type ProjectCreateScm string
 
 // ProjectList defines model for ProjectList.
 type ProjectList struct {
@@ -858,6 +919,9 @@ type ServerInterface interface {
 	// CreateProject Create an ML project and start its bootstrap saga (team members).
 	// (POST /api/v1/projects)
 	CreateProject(ctx echo.Context, params CreateProjectParams) error
+	// DeleteProject Delete a project, undoing its saga (team members).
+	// (DELETE /api/v1/projects/{projectId})
+	DeleteProject(ctx echo.Context, projectId ProjectId) error
 	// GetProject One project with the state of every saga step.
 	// (GET /api/v1/projects/{projectId})
 	GetProject(ctx echo.Context, projectId ProjectId) error
@@ -1097,6 +1161,22 @@ func (w *ServerInterfaceWrapper) CreateProject(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateProject(ctx, params)
+	return err
+}
+
+// DeleteProject converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteProject(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "projectId" -------------
+	var projectId ProjectId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "projectId", ctx.Param("projectId"), &projectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter projectId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteProject(ctx, projectId)
 	return err
 }
 
@@ -1492,6 +1572,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/audit", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 	router.GET(options.BaseURL+"/api/v1/projects", wrapper.ListProjects, options.OperationMiddlewares["listProjects"]...)
 	router.POST(options.BaseURL+"/api/v1/projects", wrapper.CreateProject, options.OperationMiddlewares["createProject"]...)
+	router.DELETE(options.BaseURL+"/api/v1/projects/:projectId", wrapper.DeleteProject, options.OperationMiddlewares["deleteProject"]...)
 	router.GET(options.BaseURL+"/api/v1/projects/:projectId", wrapper.GetProject, options.OperationMiddlewares["getProject"]...)
 	router.POST(options.BaseURL+"/api/v1/projects/:projectId/retry", wrapper.RetryProject, options.OperationMiddlewares["retryProject"]...)
 	router.GET(options.BaseURL+"/api/v1/projects/:projectId/events", wrapper.WatchProject, options.OperationMiddlewares["watchProject"]...)

@@ -141,6 +141,17 @@ type ClientInterface interface {
 	// Corresponds with POST /api/v1/projects (the `CreateProject` operationId).
 	CreateProject(ctx context.Context, params *CreateProjectParams, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// DeleteProject Delete a project, undoing its saga (team members).
+	//
+	// The saga runs backwards: the namespace (with everything in it) and the repository that
+	// mlportal made are deleted, then the project's record, which frees its name. The project is
+	// `deleting` until then (follow it with the events stream; it ends when the project is gone).
+	// A project still being created is 409: wait until it succeeds or fails. If undoing a step
+	// fails, the project becomes `failed` with that step's error; deleting again continues.
+	//
+	// Corresponds with DELETE /api/v1/projects/{projectId} (the `DeleteProject` operationId).
+	DeleteProject(ctx context.Context, projectId ProjectId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// GetProject One project with the state of every saga step.
 	//
 	// Corresponds with GET /api/v1/projects/{projectId} (the `GetProject` operationId).
@@ -151,7 +162,9 @@ type ClientInterface interface {
 	// A `text/event-stream`: one `step` event (data: a `ProjectStep` as JSON) for each step as it
 	// stands when the stream opens and at every later transition, then one `done` event (data:
 	// the `Project`) when the saga has succeeded or failed, after which the server closes the
-	// stream. Works against any replica: the stream follows the stored project.
+	// stream. For a deleting project the stream ends with one `deleted` event (data: the
+	// `Project` as last seen, status `deleted`) once it is gone. Works against any replica: the
+	// stream follows the stored project.
 	//
 	// Corresponds with GET /api/v1/projects/{projectId}/events (the `WatchProject` operationId).
 	WatchProject(ctx context.Context, projectId ProjectId, reqEditors ...RequestEditorFn) (*http.Response, error)
@@ -373,6 +386,27 @@ func (c *Client) CreateProject(ctx context.Context, params *CreateProjectParams,
 	return c.Client.Do(req)
 }
 
+// DeleteProject Delete a project, undoing its saga (team members).
+//
+// The saga runs backwards: the namespace (with everything in it) and the repository that
+// mlportal made are deleted, then the project's record, which frees its name. The project is
+// `deleting` until then (follow it with the events stream; it ends when the project is gone).
+// A project still being created is 409: wait until it succeeds or fails. If undoing a step
+// fails, the project becomes `failed` with that step's error; deleting again continues.
+//
+// Corresponds with DELETE /api/v1/projects/{projectId} (the `DeleteProject` operationId).
+func (c *Client) DeleteProject(ctx context.Context, projectId ProjectId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDeleteProjectRequest(c.Server, projectId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // GetProject One project with the state of every saga step.
 //
 // Corresponds with GET /api/v1/projects/{projectId} (the `GetProject` operationId).
@@ -393,7 +427,9 @@ func (c *Client) GetProject(ctx context.Context, projectId ProjectId, reqEditors
 // A `text/event-stream`: one `step` event (data: a `ProjectStep` as JSON) for each step as it
 // stands when the stream opens and at every later transition, then one `done` event (data:
 // the `Project`) when the saga has succeeded or failed, after which the server closes the
-// stream. Works against any replica: the stream follows the stored project.
+// stream. For a deleting project the stream ends with one `deleted` event (data: the
+// `Project` as last seen, status `deleted`) once it is gone. Works against any replica: the
+// stream follows the stored project.
 //
 // Corresponds with GET /api/v1/projects/{projectId}/events (the `WatchProject` operationId).
 func (c *Client) WatchProject(ctx context.Context, projectId ProjectId, reqEditors ...RequestEditorFn) (*http.Response, error) {
@@ -1095,6 +1131,40 @@ func NewCreateProjectRequestWithBody(server string, params *CreateProjectParams,
 			req.Header.Set("Idempotency-Key", headerParam0)
 		}
 
+	}
+
+	return req, nil
+}
+
+// NewDeleteProjectRequest constructs an http.Request for the DeleteProject method
+func NewDeleteProjectRequest(server string, projectId ProjectId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "projectId", projectId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/projects/%s", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodDelete, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
 	}
 
 	return req, nil
@@ -1892,6 +1962,19 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with POST /api/v1/projects (the `CreateProject` operationId).
 	CreateProjectWithResponse(ctx context.Context, params *CreateProjectParams, body CreateProjectJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateProjectResponse, error)
 
+	// DeleteProjectWithResponse Delete a project, undoing its saga (team members).
+	//
+	// The saga runs backwards: the namespace (with everything in it) and the repository that
+	// mlportal made are deleted, then the project's record, which frees its name. The project is
+	// `deleting` until then (follow it with the events stream; it ends when the project is gone).
+	// A project still being created is 409: wait until it succeeds or fails. If undoing a step
+	// fails, the project becomes `failed` with that step's error; deleting again continues.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with DELETE /api/v1/projects/{projectId} (the `DeleteProject` operationId).
+	DeleteProjectWithResponse(ctx context.Context, projectId ProjectId, reqEditors ...RequestEditorFn) (*DeleteProjectResponse, error)
+
 	// GetProjectWithResponse One project with the state of every saga step.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -1904,7 +1987,9 @@ type ClientWithResponsesInterface interface {
 	// A `text/event-stream`: one `step` event (data: a `ProjectStep` as JSON) for each step as it
 	// stands when the stream opens and at every later transition, then one `done` event (data:
 	// the `Project`) when the saga has succeeded or failed, after which the server closes the
-	// stream. Works against any replica: the stream follows the stored project.
+	// stream. For a deleting project the stream ends with one `deleted` event (data: the
+	// `Project` as last seen, status `deleted`) once it is gone. Works against any replica: the
+	// stream follows the stored project.
 	//
 	// Returns a wrapper object for the known response body format(s).
 	//
@@ -2313,6 +2398,54 @@ func (r CreateProjectResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r CreateProjectResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DeleteProjectResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON202 the response for an HTTP 202 `application/json` response
+	JSON202 *Project
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON202 returns the response for an HTTP 202 `application/json` response
+func (r DeleteProjectResponse) GetJSON202() *Project {
+	return r.JSON202
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DeleteProjectResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DeleteProjectResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DeleteProjectResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DeleteProjectResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DeleteProjectResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -3174,6 +3307,25 @@ func (c *ClientWithResponses) CreateProjectWithResponse(ctx context.Context, par
 	return ParseCreateProjectResponse(rsp)
 }
 
+// DeleteProjectWithResponse Delete a project, undoing its saga (team members).
+//
+// The saga runs backwards: the namespace (with everything in it) and the repository that
+// mlportal made are deleted, then the project's record, which frees its name. The project is
+// `deleting` until then (follow it with the events stream; it ends when the project is gone).
+// A project still being created is 409: wait until it succeeds or fails. If undoing a step
+// fails, the project becomes `failed` with that step's error; deleting again continues.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with DELETE /api/v1/projects/{projectId} (the `DeleteProject` operationId).
+func (c *ClientWithResponses) DeleteProjectWithResponse(ctx context.Context, projectId ProjectId, reqEditors ...RequestEditorFn) (*DeleteProjectResponse, error) {
+	rsp, err := c.DeleteProject(ctx, projectId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDeleteProjectResponse(rsp)
+}
+
 // GetProjectWithResponse One project with the state of every saga step.
 //
 // Returns a wrapper object for the known response body format(s).
@@ -3192,7 +3344,9 @@ func (c *ClientWithResponses) GetProjectWithResponse(ctx context.Context, projec
 // A `text/event-stream`: one `step` event (data: a `ProjectStep` as JSON) for each step as it
 // stands when the stream opens and at every later transition, then one `done` event (data:
 // the `Project`) when the saga has succeeded or failed, after which the server closes the
-// stream. Works against any replica: the stream follows the stored project.
+// stream. For a deleting project the stream ends with one `deleted` event (data: the
+// `Project` as last seen, status `deleted`) once it is gone. Works against any replica: the
+// stream follows the stored project.
 //
 // Returns a wrapper object for the known response body format(s).
 //
@@ -3611,6 +3765,39 @@ func ParseCreateProjectResponse(rsp *http.Response) (*CreateProjectResponse, err
 			return nil, err
 		}
 		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDeleteProjectResponse parses an HTTP response from a DeleteProjectWithResponse call
+func ParseDeleteProjectResponse(rsp *http.Response) (*DeleteProjectResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DeleteProjectResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 202:
+		var dest Project
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON202 = &dest
 
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
 		var dest Error

@@ -255,7 +255,15 @@ export interface paths {
         get: operations["getProject"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a project, undoing its saga (team members).
+         * @description The saga runs backwards: the namespace (with everything in it) and the repository that
+         *     mlportal made are deleted, then the project's record, which frees its name. The project is
+         *     `deleting` until then (follow it with the events stream; it ends when the project is gone).
+         *     A project still being created is 409: wait until it succeeds or fails. If undoing a step
+         *     fails, the project becomes `failed` with that step's error; deleting again continues.
+         */
+        delete: operations["deleteProject"];
         options?: never;
         head?: never;
         patch?: never;
@@ -294,7 +302,9 @@ export interface paths {
          * @description A `text/event-stream`: one `step` event (data: a `ProjectStep` as JSON) for each step as it
          *     stands when the stream opens and at every later transition, then one `done` event (data:
          *     the `Project`) when the saga has succeeded or failed, after which the server closes the
-         *     stream. Works against any replica: the stream follows the stored project.
+         *     stream. For a deleting project the stream ends with one `deleted` event (data: the
+         *     `Project` as last seen, status `deleted`) once it is gone. Works against any replica: the
+         *     stream follows the stored project.
          */
         get: operations["watchProject"];
         put?: never;
@@ -553,6 +563,11 @@ export interface components {
             templateVersion?: string;
             overrides?: components["schemas"]["ProjectOverrides"];
             quota?: components["schemas"]["ProjectQuota"];
+            /**
+             * @description The repository host: `local` (served by mlportal at /git/) or `github` (when `mlportal.scm.github` is configured). Absent: `mlportal.scm.default`.
+             * @enum {string}
+             */
+            scm?: "local" | "github";
         };
         /** @description What a project's namespace may request in all. On create, absent fields take `mlportal.projects.defaultQuota`, and the GPUs of all the team's projects together may not exceed the team's ceiling (the sum of its `gpuQuota` nominal + borrowingLimit, or the default quota's GPUs for a team without `gpuQuota`): 422 on `quota.gpus`. */
         ProjectQuota: {
@@ -588,7 +603,7 @@ export interface components {
             /** @enum {string} */
             name: "repository" | "namespace" | "binding" | "catalog";
             /** @enum {string} */
-            status: "pending" | "running" | "done" | "skipped" | "failed";
+            status: "pending" | "running" | "done" | "skipped" | "failed" | "undone";
             attempts: number;
             /** Format: date-time */
             startedAt?: string;
@@ -609,16 +624,26 @@ export interface components {
             templateVersion: string;
             overrides: components["schemas"]["ProjectOverrides"];
             quota?: components["schemas"]["ProjectQuota"];
-            /** @description The repository host: `local` (served by mlportal at /git/). */
-            scm: string;
+            /**
+             * @description The repository host: `local` (served by mlportal at /git/) or `github`.
+             * @enum {string}
+             */
+            scm: "local" | "github";
             /** @description The clone URL, once the repository exists. */
             repoUrl?: string;
+            /** @description Where people browse the repository (GitHub's page; the clone URL for `local`). */
+            webUrl?: string;
+            /** @description The repository's `catalog-info.yaml`, for Backstage's `catalog:register`. */
+            catalogInfoUrl?: string;
             /** @description The project's namespace; empty in local mode. */
             namespace?: string;
             /** @description The Backstage System: `system:default/<name>`. */
             entityRef?: string;
-            /** @enum {string} */
-            status: "pending" | "running" | "succeeded" | "failed";
+            /**
+             * @description `deleted` appears only in the events stream's last event.
+             * @enum {string}
+             */
+            status: "pending" | "running" | "succeeded" | "failed" | "deleting" | "deleted";
             steps: components["schemas"]["ProjectStep"][];
             createdBy: string;
             /** Format: date-time */
@@ -1181,6 +1206,29 @@ export interface operations {
         responses: {
             /** @description The project. */
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    deleteProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted; the project is deleting. */
+            202: {
                 headers: {
                     [name: string]: unknown;
                 };
