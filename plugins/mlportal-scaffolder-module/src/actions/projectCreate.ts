@@ -122,11 +122,10 @@ export function createMlportalProjectCreateAction(options: ProjectCreateActionOp
       if (!project.repoUrl) {
         throw new Error(`project ${project.name} succeeded without a repository URL`);
       }
-      // Servers that predate Project.webUrl and Project.catalogInfoUrl leave them out.
-      const urls = project as Project & { webUrl?: string; catalogInfoUrl?: string };
+      // A server that predates Project.webUrl and Project.catalogInfoUrl leaves them out.
       ctx.output('repoUrl', project.repoUrl);
-      ctx.output('webUrl', urls.webUrl || project.repoUrl);
-      ctx.output('catalogInfoUrl', urls.catalogInfoUrl || defaultCatalogInfoUrl(project.repoUrl));
+      ctx.output('webUrl', project.webUrl || project.repoUrl);
+      ctx.output('catalogInfoUrl', project.catalogInfoUrl || defaultCatalogInfoUrl(project.repoUrl));
       ctx.output('entityRef', project.entityRef ?? `system:default/${project.name}`);
       ctx.output('namespace', project.namespace ?? '');
       ctx.output('projectId', project.id);
