@@ -34,7 +34,7 @@ const challenge = `Basic realm="mlportal"`
 // `/git/{team}/{project}.git/raw/{ref}/{path}` (see serveRaw). Mount it on
 // the full path (do not strip `/git`). Cloning, fetching and reading files
 // need the read verb on the team, pushing needs write; Backstage services
-// may read every team's repositories (canRead). Authorized requests get
+// may read every team's repositories (allowed). Authorized requests get
 // the Store's transfer timeout (WithTransferTimeout) in place of the
 // server's read and write timeouts.
 func (s *Store) Handler(auth Authenticator, authz Authorizer) http.Handler {
