@@ -65,6 +65,9 @@ type Job struct {
 	EstimatedDuration time.Duration
 	// Outputs are artifact paths the job writes (recorded on its run).
 	Outputs []string
+	// Ref is the revision of the project's repository the job runs
+	// ("" = the default branch's head).
+	Ref string
 
 	State State
 	// Reason says why the job waits (the scheduler's explanation) or how it

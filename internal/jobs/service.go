@@ -70,6 +70,8 @@ type SubmitRequest struct {
 	// EstimatedDuration helps packing.
 	EstimatedDuration time.Duration
 	Outputs           []string
+	// Ref is the revision of the project's code ("" = the default branch).
+	Ref string
 }
 
 // Service is the jobs use cases.
@@ -115,6 +117,12 @@ var reservedEnv = []string{"MLPORTAL_", "MLFLOW_TRACKING_", "MLFLOW_RUN_ID", "ML
 // Submit validates a job against its project's template and the team's
 // quota and queues it.
 func (s *Service) Submit(ctx context.Context, p identity.Principal, req SubmitRequest) (Job, error) {
+	if req.Team == "" {
+		req.Team = p.TokenTeam // a team's token (CI) implies its team
+	}
+	if req.Team == "" {
+		return Job{}, fault.Invalid("the job names no team", fault.Field("team", "required unless the token is scoped to a team"))
+	}
 	t, err := s.teams.GetTeam(ctx, req.Team)
 	if err != nil {
 		return Job{}, err
@@ -165,8 +173,11 @@ func (s *Service) resolve(req SubmitRequest, prj project.Project, res lifecycle.
 	j := Job{Team: req.Team, Project: req.Project, Name: req.Name, Template: res.Name, TemplateVersion: res.Version,
 		Image: def.Image, Command: def.Command, GPUs: def.Resources.GPU, GPUType: def.Resources.GPUType,
 		Replicas: 1, Timeout: def.Timeout.Duration, Retries: def.Retries, Preemptible: def.Preemptible,
-		EstimatedDuration: req.EstimatedDuration, Outputs: req.Outputs, Env: req.Env, Priority: DefaultPriority}
+		EstimatedDuration: req.EstimatedDuration, Outputs: req.Outputs, Env: req.Env, Priority: DefaultPriority, Ref: req.Ref}
 	var errs []fault.FieldError
+	if len(req.Ref) > 255 || strings.HasPrefix(req.Ref, "-") || strings.ContainsAny(req.Ref, " \t\n:~^?*[\\") || strings.Contains(req.Ref, "..") {
+		errs = append(errs, fault.Field("ref", "must be a branch, tag or commit of the project's repository (got %q)", req.Ref))
+	}
 	if req.Name != "" && (len(req.Name) > 63 || !nameRE.MatchString(req.Name)) {
 		errs = append(errs, fault.Field("name", "must be at most 63 lower-case letters, digits or '-' (got %q)", req.Name))
 	}

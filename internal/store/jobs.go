@@ -35,6 +35,7 @@ type jobSpec struct {
 	Preemptible       bool                    `json:"preemptible"`
 	EstimatedDuration time.Duration           `json:"estimatedDuration,omitempty"`
 	Outputs           []string                `json:"outputs,omitempty"`
+	Ref               string                  `json:"ref,omitempty"`
 }
 
 // jobStatus is where the job stands.
@@ -59,7 +60,7 @@ const jobColumns = `id, team, project, name, state, spec, status, gpu_seconds, c
 func jobJSON(j jobs.Job) (spec, status string, err error) {
 	sp, err := json.Marshal(jobSpec{Template: j.Template, TemplateVersion: j.TemplateVersion, Priority: j.Priority, Image: j.Image,
 		Command: j.Command, Env: j.Env, GPUs: j.GPUs, CPUMillis: j.CPUMillis, MemoryBytes: j.MemoryBytes, Replicas: j.Replicas,
-		Timeout: j.Timeout, Retries: j.Retries, Preemptible: j.Preemptible, EstimatedDuration: j.EstimatedDuration, Outputs: j.Outputs})
+		Timeout: j.Timeout, Retries: j.Retries, Preemptible: j.Preemptible, EstimatedDuration: j.EstimatedDuration, Outputs: j.Outputs, Ref: j.Ref})
 	if err != nil {
 		return "", "", fmt.Errorf("encode job spec: %w", err)
 	}
@@ -94,7 +95,7 @@ func scanJob(sc interface{ Scan(...any) error }) (jobs.Job, error) {
 	}
 	j.Template, j.TemplateVersion, j.Priority, j.Image, j.Command, j.Env = sp.Template, sp.TemplateVersion, sp.Priority, sp.Image, sp.Command, sp.Env
 	j.GPUs, j.CPUMillis, j.MemoryBytes, j.Replicas, j.Timeout = sp.GPUs, sp.CPUMillis, sp.MemoryBytes, sp.Replicas, sp.Timeout
-	j.Retries, j.Preemptible, j.EstimatedDuration, j.Outputs = sp.Retries, sp.Preemptible, sp.EstimatedDuration, sp.Outputs
+	j.Retries, j.Preemptible, j.EstimatedDuration, j.Outputs, j.Ref = sp.Retries, sp.Preemptible, sp.EstimatedDuration, sp.Outputs, sp.Ref
 	j.GPUType, j.Reason, j.Attempt, j.Failures, j.Preemptions = st.GPUType, st.Reason, st.Attempt, st.Failures, st.Preemptions
 	j.Nodes, j.NominatedNodes, j.StopReason, j.ExitCode = st.Nodes, st.NominatedNodes, st.StopReason, st.ExitCode
 	j.ExperimentID, j.RunID, j.ArtifactURI, j.StartedAt = st.ExperimentID, st.RunID, st.ArtifactURI, st.StartedAt
