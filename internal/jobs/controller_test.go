@@ -30,11 +30,11 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // internal/executor/kube) are tested with real processes and a real
 // control plane, and drive this controller in the API's integration tests.
 type scripted struct {
-	mu      sync.Mutex
-	nodes   []scheduler.Node
-	started map[string]executor.Spec
-	phase   map[string]executor.Phase
-	stops   map[string]executor.StopReason
+	mu       sync.Mutex
+	nodes    []scheduler.Node
+	started  map[string]executor.Spec
+	phase    map[string]executor.Phase
+	stops    map[string]executor.StopReason
 	startErr error
 }
 
