@@ -23,6 +23,35 @@ type Config struct {
 	SCM SCMConfig `yaml:"scm"`
 	// Artifacts configures where runs' and models' files are stored.
 	Artifacts ArtifactsConfig `yaml:"artifacts"`
+	// Jobs configures the GPU scheduler and where jobs run.
+	Jobs JobsConfig `yaml:"jobs"`
+}
+
+// JobsConfig configures training and batch jobs (internal/jobs).
+type JobsConfig struct {
+	// Executor runs admitted jobs: "local" (processes on this machine,
+	// the default) or "kubernetes" (a Job per job on
+	// mlportal.kubernetes.kubeconfig's cluster).
+	Executor string `yaml:"executor"`
+	// GracePeriod is how long a cancelled or preempted job has between
+	// SIGTERM and SIGKILL to write a checkpoint.
+	GracePeriod Duration            `yaml:"gracePeriod"`
+	Local       LocalExecutorConfig `yaml:"local"`
+}
+
+// LocalExecutorConfig configures the local executor.
+type LocalExecutorConfig struct {
+	Dir      string `yaml:"dir"`      // job state, logs and checkpoints; derived "<dataDir>/executor"
+	CacheDir string `yaml:"cacheDir"` // prepared Python environments; default <dir>/cache
+	NodeName string `yaml:"nodeName"` // this machine in the inventory; default the host name
+	Python   string `yaml:"python"`   // interpreter for job virtualenvs; default python3
+	// NvidiaSmi is the nvidia-smi to read the GPU inventory with (a fake
+	// one in tests); default $MLPORTAL_FAKE_NVIDIA_SMI, else nvidia-smi
+	// on PATH, else no GPUs.
+	NvidiaSmi string `yaml:"nvidiaSmi"`
+	// GPUTypes maps nvidia-smi product names to GPU types (the keys of
+	// teams' GPU quotas), e.g. {"NVIDIA A100-SXM4-80GB": a100}.
+	GPUTypes map[string]string `yaml:"gpuTypes"`
 }
 
 // ArtifactsConfig selects the artifact store (internal/artifact).
@@ -233,6 +262,7 @@ func Default() Config {
 		Log:       Log{Level: "info", Format: "text"},
 		SCM:       SCMConfig{Default: "local"},
 		Artifacts: ArtifactsConfig{Backend: "fs"},
+		Jobs:      JobsConfig{Executor: "local", GracePeriod: Duration{30 * time.Second}},
 		Projects: ProjectsConfig{
 			DefaultQuota: ProjectQuota{CPU: "32", Memory: "128Gi", GPUs: 4, Pods: 50, Storage: "500Gi", PVCs: 20},
 			Limits:       ProjectLimits{MaxGPUsPerContainer: 8, DefaultCPU: "1", DefaultMemory: "2Gi", MaxCPU: "32", MaxMemory: "256Gi"},
@@ -259,6 +289,9 @@ func (c *Config) Complete() {
 	}
 	if c.Backstage.BaseURL == "" {
 		c.Backstage.BaseURL = c.Server.BaseURL
+	}
+	if c.Jobs.Local.Dir == "" && c.DataDir != "" {
+		c.Jobs.Local.Dir = filepath.Join(c.DataDir, "executor")
 	}
 	if c.Artifacts.Backend == "fs" && c.Artifacts.FS.Root == "" && c.DataDir != "" {
 		c.Artifacts.FS.Root = filepath.Join(c.DataDir, "artifacts")

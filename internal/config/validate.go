@@ -65,6 +65,19 @@ func (c Config) Validate() error {
 	c.Projects.validate(&ps)
 	c.SCM.validate(&ps)
 	c.Artifacts.validate(&ps)
+	switch c.Jobs.Executor {
+	case "local":
+		if c.Jobs.Local.Dir == "" {
+			ps.add("jobs.local.dir", "required (Complete derives it from dataDir)")
+		}
+	case "kubernetes":
+		if c.Kubernetes.Kubeconfig == "" {
+			ps.add("jobs.executor", "is kubernetes but kubernetes.kubeconfig is not set: name the cluster jobs run on")
+		}
+	default:
+		ps.add("jobs.executor", "must be local or kubernetes (got %q)", c.Jobs.Executor)
+	}
+	positive(&ps, "jobs.gracePeriod", c.Jobs.GracePeriod)
 	if len(ps) > 0 {
 		return &ValidationError{Problems: ps}
 	}
