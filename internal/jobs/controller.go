@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"maps"
 	"path"
@@ -41,9 +42,11 @@ type Credentials interface {
 }
 
 // Workspaces prepares the directory with the project's code a job runs
-// in (the local executor); "" when the executor needs none.
+// in (the local executor), once per job, and removes it when the job has
+// ended.
 type Workspaces interface {
 	Prepare(ctx context.Context, j Job) (string, error)
+	Release(ctx context.Context, jobID string) error
 }
 
 // Leases keeps one controller active among replicas.
@@ -307,6 +310,11 @@ func (c *Controller) finish(ctx context.Context, j Job, next *Job, st executor.S
 // ended closes the job's run.
 func (c *Controller) ended(ctx context.Context, j Job) {
 	c.cfg.Log.Info("job ended", "job", j.ID, "team", j.Team, "project", j.Project, "state", j.State, "gpuSeconds", j.GPUSeconds)
+	if c.cfg.Spaces != nil {
+		if err := c.cfg.Spaces.Release(ctx, j.ID); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			c.cfg.Log.Warn("remove the job's workspace", "job", j.ID, "err", err)
+		}
+	}
 	if c.cfg.Runs != nil && j.RunID != "" {
 		if err := c.cfg.Runs.EndRun(ctx, j); err != nil {
 			c.cfg.Log.Warn("end the job's run", "job", j.ID, "run", j.RunID, "err", err)

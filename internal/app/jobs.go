@@ -1,0 +1,75 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/mlportal/mlportal/internal/fault"
+	"github.com/mlportal/mlportal/internal/gitserver"
+	"github.com/mlportal/mlportal/internal/identity"
+	"github.com/mlportal/mlportal/internal/jobs"
+	"github.com/mlportal/mlportal/internal/project"
+	"github.com/mlportal/mlportal/internal/token"
+)
+
+// jobTokens issues the token a job calls mlportal and MLflow with: scoped
+// to the job's team with read and write, for the job's timeout and an hour,
+// listed under the subject job:<id>.
+type jobTokens struct{ tokens tokenIssuer }
+
+var _ jobs.Credentials = jobTokens{}
+
+func (t jobTokens) JobToken(ctx context.Context, j jobs.Job, ttl time.Duration) (string, error) {
+	issuer := identity.Principal{Subject: "job:" + j.ID, Kind: identity.KindAdminToken, Admin: true}
+	_, tok, err := t.tokens.Issue(ctx, issuer, token.IssueRequest{Name: "job " + j.ID + " of " + j.Team + "/" + j.Project,
+		Team: j.Team, Verbs: []identity.Verb{identity.VerbRead, identity.VerbWrite}, TTL: ttl})
+	return tok, err
+}
+
+// projectGetter finds a team's project.
+type projectGetter interface {
+	GetProjectByName(ctx context.Context, team, name string) (project.Project, error)
+}
+
+// workspaces gives the local executor the project's code at the job's
+// revision, exported from mlportal's git server once per job.
+type workspaces struct {
+	repos    *gitserver.Store
+	projects projectGetter
+	dir      string // <jobs.local.dir>/sources
+}
+
+var _ jobs.Workspaces = (*workspaces)(nil)
+
+func (w *workspaces) Prepare(ctx context.Context, j jobs.Job) (string, error) {
+	p, err := w.projects.GetProjectByName(ctx, j.Team, j.Project)
+	if err != nil {
+		return "", err
+	}
+	if p.SCM != project.SCMLocal || w.repos == nil {
+		return "", fault.New(fault.ErrUnavailable, "the local executor runs projects hosted by mlportal's git server; project %s is on %s: run it with the kubernetes executor (mlportal.jobs.executor)", p.Name, p.SCM)
+	}
+	dir := filepath.Join(w.dir, j.ID)
+	if _, err := os.Stat(dir + ".complete"); err == nil {
+		return dir, nil // a retry or resume of the same job runs the same code
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return "", err
+	}
+	if _, err := w.repos.Checkout(ctx, j.Team, j.Project, j.Ref, dir); err != nil {
+		return "", err
+	}
+	return dir, os.WriteFile(dir+".complete", nil, 0o644)
+}
+
+// Release removes the job's copy of the code.
+func (w *workspaces) Release(_ context.Context, jobID string) error {
+	dir := filepath.Join(w.dir, jobID)
+	return errors.Join(os.Remove(dir+".complete"), os.RemoveAll(dir))
+}
