@@ -1,0 +1,297 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/mlportal/mlportal/internal/tracking"
+)
+
+// cond accumulates a WHERE clause and its arguments.
+type cond struct {
+	parts []string
+	args  []any
+}
+
+func (c *cond) add(sql string, args ...any) {
+	c.parts = append(c.parts, sql)
+	c.args = append(c.args, args...)
+}
+
+func (c *cond) where() string {
+	if len(c.parts) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(c.parts, " AND ")
+}
+
+// textOp compiles a string comparison on col; LIKE is case-sensitive on
+// both backends (GLOB on SQLite), ILIKE case-insensitive.
+func (s *Store) textOp(col, op, value string, values []string) (string, []any) {
+	switch op {
+	case tracking.OpLike:
+		if s.driver == SQLite {
+			return col + " GLOB ?", []any{globPattern(value)}
+		}
+		return col + " LIKE ?", []any{value}
+	case tracking.OpILike:
+		if s.driver == SQLite {
+			return col + " LIKE ?", []any{value}
+		}
+		return col + " ILIKE ?", []any{value}
+	case tracking.OpIn, tracking.OpNotIn:
+		args := make([]any, len(values))
+		for i, v := range values {
+			args[i] = v
+		}
+		not := ""
+		if op == tracking.OpNotIn {
+			not = "NOT "
+		}
+		return col + " " + not + "IN (" + placeholders(len(values)) + ")", args
+	}
+	return col + " " + op + " ?", []any{value}
+}
+
+// keyedFilter compiles a param or tag comparison into a membership test on
+// table (run_params, run_tags), using its (key, substr(value)) index for =.
+func (s *Store) keyedFilter(idCol, table, owner string, c tracking.Comparison) (string, []any) {
+	switch c.Op {
+	case tracking.OpIsNull:
+		return idCol + " NOT IN (SELECT " + owner + " FROM " + table + " WHERE key = ?)", []any{c.Key}
+	case tracking.OpIsNotNull:
+		return idCol + " IN (SELECT " + owner + " FROM " + table + " WHERE key = ?)", []any{c.Key}
+	case tracking.OpEq:
+		return idCol + " IN (SELECT " + owner + " FROM " + table + " WHERE key = ? AND substr(value, 1, 200) = substr(?, 1, 200) AND value = ?)",
+			[]any{c.Key, c.Value, c.Value}
+	}
+	pred, args := s.textOp("value", c.Op, c.Value, c.Values)
+	return idCol + " IN (SELECT " + owner + " FROM " + table + " WHERE key = ? AND " + pred + ")", append([]any{c.Key}, args...)
+}
+
+var runAttributeColumns = map[string]string{
+	"run_id": "r.id", "run_name": "r.name", "status": "r.status", "user_id": "r.user_id", "artifact_uri": "r.artifact_uri",
+	"lifecycle_stage": "r.lifecycle_stage", "start_time": "r.start_time", "end_time": "r.end_time",
+}
+
+// SearchRuns compiles the query to one SQL statement that selects a page
+// of run ids with their sort values (keyset pagination), then loads the
+// page's data with one query per table.
+func (s *Store) SearchRuns(ctx context.Context, q tracking.RunQuery) ([]tracking.Run, string, error) {
+	var w cond
+	exps := make([]any, len(q.ExperimentIDs))
+	for i, id := range q.ExperimentIDs {
+		exps[i] = mustInt(id)
+	}
+	w.add("r.experiment_id IN ("+placeholders(len(exps))+")", exps...)
+	stages := q.View.Stages()
+	if len(stages) == 1 {
+		w.add("r.lifecycle_stage = ?", stages[0])
+	}
+	for _, c := range q.Filter {
+		switch c.Entity {
+		case tracking.EntityMetric:
+			w.add("r.id IN (SELECT run_id FROM run_latest_metrics WHERE key = ? AND is_nan = 0 AND value "+c.Op+" ?)", c.Key, c.Number)
+		case tracking.EntityParam:
+			pred, args := s.keyedFilter("r.id", "run_params", "run_id", c)
+			w.add(pred, args...)
+		case tracking.EntityTag:
+			pred, args := s.keyedFilter("r.id", "run_tags", "run_id", c)
+			w.add(pred, args...)
+		case tracking.EntityAttribute:
+			col := runAttributeColumns[c.Key]
+			if tracking.NumericRunAttribute(c.Key) {
+				w.add(col+" "+c.Op+" ?", int64(c.Number))
+				continue
+			}
+			pred, args := s.textOp(col, c.Op, c.Value, c.Values)
+			w.add(pred, args...)
+		case tracking.EntityDataset:
+			col := map[string]string{"name": "name", "digest": "digest", "context": "context"}[c.Key]
+			pred, args := s.textOp(col, c.Op, c.Value, c.Values)
+			w.add("r.id IN (SELECT run_id FROM run_inputs WHERE kind = 'dataset' AND "+pred+")", args...)
+		}
+	}
+	var joins strings.Builder
+	var joinArgs []any
+	var keys []sortKey
+	hasStart, hasID := false, false
+	for i, o := range q.OrderBy {
+		alias := "o" + strconv.Itoa(i)
+		switch o.Entity {
+		case tracking.EntityMetric:
+			fmt.Fprintf(&joins, " LEFT JOIN run_latest_metrics %s ON %s.run_id = r.id AND %s.key = ?", alias, alias, alias)
+			joinArgs = append(joinArgs, o.Key)
+			keys = append(keys,
+				sortKey{expr: fmt.Sprintf("CASE WHEN %s.run_id IS NULL THEN 2 WHEN %s.is_nan = 1 THEN 1 ELSE 0 END", alias, alias), kind: 'i'},
+				sortKey{expr: fmt.Sprintf("COALESCE(%s.value, 0)", alias), desc: o.Desc, kind: 'f'})
+		case tracking.EntityParam, tracking.EntityTag:
+			table := "run_params"
+			if o.Entity == tracking.EntityTag {
+				table = "run_tags"
+			}
+			fmt.Fprintf(&joins, " LEFT JOIN %s %s ON %s.run_id = r.id AND %s.key = ?", table, alias, alias, alias)
+			joinArgs = append(joinArgs, o.Key)
+			keys = append(keys,
+				sortKey{expr: fmt.Sprintf("CASE WHEN %s.run_id IS NULL THEN 1 ELSE 0 END", alias), kind: 'i'},
+				sortKey{expr: fmt.Sprintf("COALESCE(%s.value, '')", alias), desc: o.Desc, kind: 's'})
+		case tracking.EntityAttribute:
+			col := runAttributeColumns[o.Key]
+			switch o.Key {
+			case "start_time":
+				hasStart = true
+				keys = append(keys, sortKey{expr: col, desc: o.Desc, kind: 'i'})
+			case "end_time":
+				keys = append(keys, sortKey{expr: "CASE WHEN r.end_time IS NULL THEN 1 ELSE 0 END", kind: 'i'},
+					sortKey{expr: "COALESCE(r.end_time, 0)", desc: o.Desc, kind: 'i'})
+			case "run_id":
+				hasID = true
+				keys = append(keys, sortKey{expr: col, desc: o.Desc, kind: 's'})
+			default:
+				keys = append(keys, sortKey{expr: col, desc: o.Desc, kind: 's'})
+			}
+		}
+	}
+	if !hasStart {
+		keys = append(keys, sortKey{expr: "r.start_time", desc: true, kind: 'i'})
+	}
+	if !hasID {
+		keys = append(keys, sortKey{expr: "r.id", kind: 's'})
+	}
+	if q.PageToken != "" {
+		vals, err := decodeToken(q.PageToken, keys)
+		if err != nil {
+			return nil, "", err
+		}
+		pred, args := afterSQL(keys, vals)
+		w.add(pred, args...)
+	}
+	cols := make([]string, len(keys))
+	for i, k := range keys {
+		cols[i] = k.expr
+	}
+	query := "SELECT " + runInfoColumns + ", " + strings.Join(cols, ", ") + " FROM runs r JOIN experiments e ON e.id = r.experiment_id" +
+		joins.String() + w.where() + orderBySQL(keys) + " LIMIT ?"
+	args := append(append(joinArgs, w.args...), q.MaxResults+1)
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("search runs: %w", err)
+	}
+	defer rows.Close()
+	var runs []tracking.Run
+	var rowVals [][]any
+	for rows.Next() {
+		var ri tracking.RunInfo
+		var exp int64
+		var status string
+		dst, vals := scanKeys(keys)
+		if err := rows.Scan(append([]any{&ri.ID, &exp, &ri.Name, &ri.UserID, &status, &ri.StartTime, &ri.EndTime, &ri.ArtifactURI,
+			&ri.LifecycleStage, &ri.Team}, dst...)...); err != nil {
+			return nil, "", fmt.Errorf("scan run: %w", err)
+		}
+		ri.ExperimentID, ri.Status = strconv.FormatInt(exp, 10), tracking.RunStatus(status)
+		runs = append(runs, tracking.Run{Info: ri})
+		rowVals = append(rowVals, vals())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", fmt.Errorf("search runs: %w", err)
+	}
+	rows.Close()
+	next := ""
+	if len(runs) > q.MaxResults {
+		runs = runs[:q.MaxResults]
+		next = encodeToken(rowVals[q.MaxResults-1])
+	}
+	if err := s.loadRunData(ctx, runs); err != nil {
+		return nil, "", err
+	}
+	return runs, next, nil
+}
+
+// SearchExperiments returns a page of experiments, by default the newest
+// first.
+func (s *Store) SearchExperiments(ctx context.Context, q tracking.ExperimentQuery) ([]tracking.Experiment, string, error) {
+	var w cond
+	stages := q.View.Stages()
+	if q.View == 0 {
+		stages = tracking.ViewActiveOnly.Stages()
+	}
+	if len(stages) == 1 {
+		w.add("x.lifecycle_stage = ?", stages[0])
+	}
+	for _, c := range q.Filter {
+		switch {
+		case c.Entity == tracking.EntityTag:
+			pred, args := s.keyedFilter("x.id", "experiment_tags", "experiment_id", c)
+			w.add(pred, args...)
+		case c.Key == "name":
+			pred, args := s.textOp("x.name", c.Op, c.Value, c.Values)
+			w.add(pred, args...)
+		default: // creation_time, last_update_time
+			w.add("x."+c.Key+" "+c.Op+" ?", int64(c.Number))
+		}
+	}
+	var keys []sortKey
+	hasID := false
+	for _, o := range q.OrderBy {
+		switch o.Key {
+		case "name":
+			keys = append(keys, sortKey{expr: "x.name", desc: o.Desc, kind: 's'})
+		case "experiment_id":
+			hasID = true
+			keys = append(keys, sortKey{expr: "x.id", desc: o.Desc, kind: 'i'})
+		default:
+			keys = append(keys, sortKey{expr: "x." + o.Key, desc: o.Desc, kind: 'i'})
+		}
+	}
+	if len(q.OrderBy) == 0 {
+		keys = append(keys, sortKey{expr: "x.creation_time", desc: true, kind: 'i'})
+	}
+	if !hasID {
+		keys = append(keys, sortKey{expr: "x.id", kind: 'i'})
+	}
+	if q.PageToken != "" {
+		vals, err := decodeToken(q.PageToken, keys)
+		if err != nil {
+			return nil, "", err
+		}
+		pred, args := afterSQL(keys, vals)
+		w.add(pred, args...)
+	}
+	cols := make([]string, len(keys))
+	for i, k := range keys {
+		cols[i] = k.expr
+	}
+	query := "SELECT x.id, x.name, x.team, x.artifact_location, x.lifecycle_stage, x.creation_time, x.last_update_time, " +
+		strings.Join(cols, ", ") + " FROM experiments x" + w.where() + orderBySQL(keys) + " LIMIT ?"
+	rows, err := s.db.QueryContext(ctx, s.q(query), append(w.args, q.MaxResults+1)...)
+	if err != nil {
+		return nil, "", fmt.Errorf("search experiments: %w", err)
+	}
+	defer rows.Close()
+	var out []tracking.Experiment
+	var rowVals [][]any
+	for rows.Next() {
+		var e tracking.Experiment
+		var id int64
+		dst, vals := scanKeys(keys)
+		if err := rows.Scan(append([]any{&id, &e.Name, &e.Team, &e.ArtifactLocation, &e.LifecycleStage, &e.CreationTime, &e.LastUpdateTime}, dst...)...); err != nil {
+			return nil, "", fmt.Errorf("scan experiment: %w", err)
+		}
+		e.ID = strconv.FormatInt(id, 10)
+		out = append(out, e)
+		rowVals = append(rowVals, vals())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	rows.Close()
+	next := ""
+	if len(out) > q.MaxResults {
+		out = out[:q.MaxResults]
+		next = encodeToken(rowVals[q.MaxResults-1])
+	}
+	return out, next, s.loadExperimentTags(ctx, out)
+}
