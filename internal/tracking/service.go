@@ -626,3 +626,33 @@ func (s *Service) SearchRuns(ctx context.Context, p identity.Principal, q RunQue
 	}
 	return s.repo.SearchRuns(ctx, q)
 }
+
+// ArtifactPath checks an artifact path of the proxied artifact API
+// (`<experiment_id>/…`, as under mlflow-artifacts:/) and that p may read
+// it, or write it when write is set. It returns the path cleaned.
+func (s *Service) ArtifactPath(ctx context.Context, p identity.Principal, path string, write bool) (string, error) {
+	path = strings.Trim(path, "/")
+	for _, part := range strings.Split(path, "/") {
+		if part == ".." || part == "." || strings.Contains(part, "\\") {
+			return "", invalid("path", "invalid artifact path %q: no '.' or '..' elements", path)
+		}
+	}
+	if path == "" {
+		if write {
+			return "", invalid("path", "an artifact path starts with an experiment id: mlflow-artifacts:/<experiment_id>/…")
+		}
+		return "", CanRead(p)
+	}
+	expID, _, _ := strings.Cut(path, "/")
+	if err := ExperimentID(expID); err != nil {
+		return "", fault.New(fault.ErrNotFound, "no artifacts at %q: artifact paths start with an experiment id", path)
+	}
+	if !write {
+		return path, CanRead(p)
+	}
+	e, err := s.repo.GetExperiment(ctx, expID)
+	if err != nil {
+		return "", err
+	}
+	return path, AuthorizeWrite(ctx, s.teams, p, e.Team, fmt.Sprintf("the artifacts of experiment %q", e.Name))
+}
