@@ -49,6 +49,12 @@ func registryKeys(obs []tracking.OrderBy, alias string, def []sortKey, tiebreak 
 func (s *Store) SearchRegisteredModels(ctx context.Context, q modelregistry.ModelQuery) ([]modelregistry.RegisteredModel, string, error) {
 	var w cond
 	for _, c := range q.Filter {
+		if c.Entity == tracking.EntityTag && c.Op == tracking.OpNe {
+			// As MLflow's registry: a model without the tag is not equal to
+			// the value (the 3.x client filters prompts out this way).
+			w.add("m.name NOT IN (SELECT name FROM registered_model_tags WHERE key = ? AND value = ?)", c.Key, c.Value)
+			continue
+		}
 		if c.Entity == tracking.EntityTag {
 			pred, args := s.keyedFilter("m.name", "registered_model_tags", "name", c)
 			w.add(pred, args...)
@@ -102,6 +108,9 @@ func (s *Store) SearchModelVersions(ctx context.Context, q modelregistry.Version
 			var args []any
 			var pred string
 			switch c.Op {
+			case tracking.OpNe:
+				pred, args = "NOT EXISTS (SELECT 1 FROM model_version_tags t WHERE t.name = v.name AND t.version = v.version AND t.key = ? AND t.value = ?)",
+					[]any{c.Key, c.Value}
 			case tracking.OpIsNull, tracking.OpIsNotNull:
 				not := ""
 				if c.Op == tracking.OpIsNull {
