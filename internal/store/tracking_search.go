@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/mlportal/mlportal/internal/tracking"
 )
@@ -64,11 +65,24 @@ func (s *Store) keyedFilter(idCol, table, owner string, c tracking.Comparison) (
 	case tracking.OpIsNotNull:
 		return idCol + " IN (SELECT " + owner + " FROM " + table + " WHERE key = ?)", []any{c.Key}
 	case tracking.OpEq:
-		return idCol + " IN (SELECT " + owner + " FROM " + table + " WHERE key = ? AND substr(value, 1, 200) = substr(?, 1, 200) AND value = ?)",
-			[]any{c.Key, c.Value, c.Value}
+		pred, args := valueEquals("value", c.Value)
+		return idCol + " IN (SELECT " + owner + " FROM " + table + " WHERE key = ? AND " + pred + ")", append([]any{c.Key}, args...)
 	}
 	pred, args := s.textOp("value", c.Op, c.Value, c.Values)
 	return idCol + " IN (SELECT " + owner + " FROM " + table + " WHERE key = ? AND " + pred + ")", append([]any{c.Key}, args...)
+}
+
+// valueEquals tests col = v through the (key, substr(value, 1, 200),
+// length(value)) index: for values of up to 200 characters prefix and
+// length decide equality without reading the row.
+func valueEquals(col, v string) (string, []any) {
+	pred := "substr(" + col + ", 1, 200) = substr(?, 1, 200) AND length(" + col + ") = ?"
+	args := []any{v, int64(utf8.RuneCountInString(v))}
+	if utf8.RuneCountInString(v) > 200 {
+		pred += " AND " + col + " = ?"
+		args = append(args, v)
+	}
+	return pred, args
 }
 
 var runAttributeColumns = map[string]string{
@@ -90,16 +104,37 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.RunQuery) ([]tracking
 	if len(stages) == 1 {
 		w.add("r.lifecycle_stage = ?", stages[0])
 	}
-	for _, c := range q.Filter {
+	// Comparisons on metrics, params and tags are inner joins on (run, key),
+	// unique in each table, so the planner can drive the search from the
+	// most selective index; IS NULL stays an anti-join.
+	var joins strings.Builder
+	var joinArgs []any
+	for i, c := range q.Filter {
+		alias := "f" + strconv.Itoa(i)
 		switch c.Entity {
 		case tracking.EntityMetric:
-			w.add("r.id IN (SELECT run_id FROM run_latest_metrics WHERE key = ? AND is_nan = 0 AND value "+c.Op+" ?)", c.Key, c.Number)
-		case tracking.EntityParam:
-			pred, args := s.keyedFilter("r.id", "run_params", "run_id", c)
-			w.add(pred, args...)
-		case tracking.EntityTag:
-			pred, args := s.keyedFilter("r.id", "run_tags", "run_id", c)
-			w.add(pred, args...)
+			fmt.Fprintf(&joins, " JOIN run_latest_metrics %s ON %s.run_id = r.id AND %s.key = ? AND %s.is_nan = 0 AND %s.value %s ?",
+				alias, alias, alias, alias, alias, c.Op)
+			joinArgs = append(joinArgs, c.Key, c.Number)
+		case tracking.EntityParam, tracking.EntityTag:
+			table := "run_params"
+			if c.Entity == tracking.EntityTag {
+				table = "run_tags"
+			}
+			switch c.Op {
+			case tracking.OpIsNull, tracking.OpIsNotNull:
+				pred, args := s.keyedFilter("r.id", table, "run_id", c)
+				w.add(pred, args...)
+				continue
+			case tracking.OpEq:
+				pred, args := valueEquals(alias+".value", c.Value)
+				fmt.Fprintf(&joins, " JOIN %s %s ON %s.run_id = r.id AND %s.key = ? AND %s", table, alias, alias, alias, pred)
+				joinArgs = append(append(joinArgs, c.Key), args...)
+			default:
+				pred, args := s.textOp(alias+".value", c.Op, c.Value, c.Values)
+				fmt.Fprintf(&joins, " JOIN %s %s ON %s.run_id = r.id AND %s.key = ? AND %s", table, alias, alias, alias, pred)
+				joinArgs = append(append(joinArgs, c.Key), args...)
+			}
 		case tracking.EntityAttribute:
 			col := runAttributeColumns[c.Key]
 			if tracking.NumericRunAttribute(c.Key) {
@@ -114,8 +149,6 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.RunQuery) ([]tracking
 			w.add("r.id IN (SELECT run_id FROM run_inputs WHERE kind = 'dataset' AND "+pred+")", args...)
 		}
 	}
-	var joins strings.Builder
-	var joinArgs []any
 	var keys []sortKey
 	hasStart, hasID := false, false
 	for i, o := range q.OrderBy {

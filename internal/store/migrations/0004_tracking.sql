@@ -1,8 +1,10 @@
 -- mlportal schema v4: MLflow-compatible tracking and model registry.
 -- Times are unix milliseconds, as MLflow's. Metric values that are NaN are
 -- stored as 0 with is_nan = 1 (SQLite has no NaN).
--- Long text values (params, tags) are indexed on a 200-character prefix so
--- PostgreSQL's b-tree size limit never refuses a row.
+-- Long text values (params, tags) are indexed on a 200-character prefix and
+-- their length, so PostgreSQL's b-tree size limit never refuses a row and an
+-- equality test on a value of up to 200 characters is answered by the index
+-- alone.
 
 CREATE TABLE tracking_sequences (
     name  TEXT PRIMARY KEY,
@@ -50,7 +52,7 @@ CREATE TABLE run_params (
     value  TEXT NOT NULL,
     PRIMARY KEY (run_id, key)
 );
-CREATE INDEX run_params_key_value ON run_params (key, substr(value, 1, 200), run_id);
+CREATE INDEX run_params_key_value ON run_params (key, substr(value, 1, 200), length(value), run_id);
 
 CREATE TABLE run_tags (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -58,7 +60,7 @@ CREATE TABLE run_tags (
     value  TEXT NOT NULL,
     PRIMARY KEY (run_id, key)
 );
-CREATE INDEX run_tags_key_value ON run_tags (key, substr(value, 1, 200), run_id);
+CREATE INDEX run_tags_key_value ON run_tags (key, substr(value, 1, 200), length(value), run_id);
 
 -- Every logged value: the history get-history reads.
 CREATE TABLE run_metrics (
