@@ -30,7 +30,7 @@ func start(t testing.TB, pg bool) *portal {
 	t.Helper()
 	srv := apptest.Start(t, app.Options{AdminToken: adminToken}, func(cfg *config.Config) {
 		if pg {
-			cfg.Database.Driver, cfg.Database.DSN = config.DriverPostgres, testenv.Postgres(t.(*testing.T))
+			cfg.Database.Driver, cfg.Database.DSN = config.DriverPostgres, testenv.Postgres(t)
 		}
 	})
 	p := &portal{t: t, url: srv.URL}

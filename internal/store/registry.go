@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/mlportal/mlportal/internal/fault"
 	"github.com/mlportal/mlportal/internal/modelregistry"
@@ -162,35 +161,47 @@ func (s *Store) loadVersionChildren(ctx context.Context, vs []modelregistry.Mode
 		v    int64
 	}
 	idx := make(map[key]int, len(vs))
-	var preds []string
 	var args []any
 	names := map[string]bool{}
 	for i, v := range vs {
 		idx[key{v.Name, v.Version}] = i
 		if !names[v.Name] {
 			names[v.Name] = true
-			preds = append(preds, "?")
 			args = append(args, v.Name)
 		}
 	}
-	in := strings.Join(preds, ", ")
-	rows, err := s.db.QueryContext(ctx, s.q(`SELECT name, version, key, value FROM model_version_tags WHERE name IN (`+in+`) ORDER BY name, version, key`), args...)
+	in := placeholders(len(args))
+	// Tags of exactly these versions, by (name, version) for a small page;
+	// for a large one, the models' tags filtered here (one index range).
+	byPairs := len(vs) <= 200
+	query, qargs := `SELECT name, version, key, value FROM model_version_tags WHERE name IN (`+in+`) ORDER BY name, version, key`, args
+	if byPairs {
+		qargs = make([]any, 0, 2*len(vs))
+		for _, v := range vs {
+			qargs = append(qargs, v.Name, v.Version)
+		}
+		query = `SELECT name, version, key, value FROM model_version_tags WHERE (name, version) IN (` + rowsOf(2, len(vs)) + `) ORDER BY name, version, key`
+	}
+	tagRows, err := s.db.QueryContext(ctx, s.q(query), qargs...)
 	if err != nil {
 		return fmt.Errorf("load version tags: %w", err)
 	}
-	for rows.Next() {
+	for tagRows.Next() {
 		var k key
 		var t tracking.Tag
-		if err := rows.Scan(&k.name, &k.v, &t.Key, &t.Value); err != nil {
-			rows.Close()
+		if err := tagRows.Scan(&k.name, &k.v, &t.Key, &t.Value); err != nil {
+			tagRows.Close()
 			return err
 		}
 		if i, ok := idx[k]; ok {
 			vs[i].Tags = append(vs[i].Tags, t)
 		}
 	}
-	rows.Close()
-	rows, err = s.db.QueryContext(ctx, s.q(`SELECT name, version, alias FROM registered_model_aliases WHERE name IN (`+in+`) ORDER BY name, alias`), args...)
+	tagRows.Close()
+	if err := tagRows.Err(); err != nil {
+		return err
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT name, version, alias FROM registered_model_aliases WHERE name IN (`+in+`) ORDER BY name, alias`), args...)
 	if err != nil {
 		return fmt.Errorf("load version aliases: %w", err)
 	}

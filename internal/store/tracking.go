@@ -363,7 +363,7 @@ func (s *Store) DeleteRunTag(ctx context.Context, runID, key string) error {
 	return nil
 }
 
-const batchRows = 100 // rows per multi-row INSERT
+const batchRows = 1000 // rows per multi-row INSERT: one statement for a full log-batch
 
 // LogBatch writes a batch in one transaction: params (immutable), tags,
 // every metric value, and the latest value per key.

@@ -205,27 +205,24 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.RunQuery) ([]tracking
 	for i, k := range keys {
 		cols[i] = k.expr
 	}
-	query := "SELECT " + runInfoColumns + ", " + strings.Join(cols, ", ") + " FROM runs r JOIN experiments e ON e.id = r.experiment_id" +
-		joins.String() + w.where() + orderBySQL(keys) + " LIMIT ?"
+	// Phase 1 selects only ids and sort values, which the covering indexes
+	// answer; phase 2 loads the page's runs.
+	query := "SELECT r.id, " + strings.Join(cols, ", ") + " FROM runs r" + joins.String() + w.where() + orderBySQL(keys) + " LIMIT ?"
 	args := append(append(joinArgs, w.args...), q.MaxResults+1)
 	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("search runs: %w", err)
 	}
 	defer rows.Close()
-	var runs []tracking.Run
+	var ids []string
 	var rowVals [][]any
 	for rows.Next() {
-		var ri tracking.RunInfo
-		var exp int64
-		var status string
+		var id string
 		dst, vals := scanKeys(keys)
-		if err := rows.Scan(append([]any{&ri.ID, &exp, &ri.Name, &ri.UserID, &status, &ri.StartTime, &ri.EndTime, &ri.ArtifactURI,
-			&ri.LifecycleStage, &ri.Team}, dst...)...); err != nil {
+		if err := rows.Scan(append([]any{&id}, dst...)...); err != nil {
 			return nil, "", fmt.Errorf("scan run: %w", err)
 		}
-		ri.ExperimentID, ri.Status = strconv.FormatInt(exp, 10), tracking.RunStatus(status)
-		runs = append(runs, tracking.Run{Info: ri})
+		ids = append(ids, id)
 		rowVals = append(rowVals, vals())
 	}
 	if err := rows.Err(); err != nil {
@@ -233,14 +230,45 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.RunQuery) ([]tracking
 	}
 	rows.Close()
 	next := ""
-	if len(runs) > q.MaxResults {
-		runs = runs[:q.MaxResults]
+	if len(ids) > q.MaxResults {
+		ids = ids[:q.MaxResults]
 		next = encodeToken(rowVals[q.MaxResults-1])
+	}
+	runs, err := s.runsByID(ctx, ids)
+	if err != nil {
+		return nil, "", err
 	}
 	if err := s.loadRunData(ctx, runs); err != nil {
 		return nil, "", err
 	}
 	return runs, next, nil
+}
+
+// runsByID loads runs' metadata in the order of ids.
+func (s *Store) runsByID(ctx context.Context, ids []string) ([]tracking.Run, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	args := make([]any, len(ids))
+	pos := make(map[string]int, len(ids))
+	for i, id := range ids {
+		args[i], pos[id] = id, i
+	}
+	rows, err := s.db.QueryContext(ctx, s.q(`SELECT `+runInfoColumns+` FROM runs r JOIN experiments e ON e.id = r.experiment_id
+		WHERE r.id IN (`+placeholders(len(ids))+`)`), args...)
+	if err != nil {
+		return nil, fmt.Errorf("load runs: %w", err)
+	}
+	defer rows.Close()
+	runs := make([]tracking.Run, len(ids))
+	for rows.Next() {
+		ri, err := scanRunInfo(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan run: %w", err)
+		}
+		runs[pos[ri.ID]].Info = ri
+	}
+	return runs, rows.Err()
 }
 
 // SearchExperiments returns a page of experiments, by default the newest

@@ -45,6 +45,8 @@ CREATE TABLE runs (
     deleted_time    BIGINT
 );
 CREATE INDEX runs_experiment_start ON runs (experiment_id, start_time, id);
+-- Covers what run search reads of a run while it filters and sorts.
+CREATE INDEX runs_search ON runs (id, experiment_id, lifecycle_stage, start_time);
 
 CREATE TABLE run_params (
     run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
@@ -88,6 +90,8 @@ CREATE TABLE run_latest_metrics (
     PRIMARY KEY (run_id, key)
 );
 CREATE INDEX run_latest_metrics_key_value ON run_latest_metrics (key, value, run_id);
+-- Covers the per-run lookup of a metric's value that filters and sorts use.
+CREATE INDEX run_latest_metrics_run ON run_latest_metrics (run_id, key, is_nan, value);
 
 CREATE TABLE run_inputs (
     run_id         TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
