@@ -5,7 +5,7 @@ PLUGINS_DIR   ?= plugins
 PLUGINS_STAMP := $(PLUGINS_DIR)/node_modules/.mlportal-install-stamp
 PLUGINS_MANIFESTS := $(PLUGINS_DIR)/package-lock.json $(PLUGINS_DIR)/package.json \
 	$(PLUGINS_DIR)/mlportal-backend/package.json $(PLUGINS_DIR)/mlportal-common/package.json \
-	$(PLUGINS_DIR)/mlportal-scaffolder-module/package.json
+	$(PLUGINS_DIR)/mlportal-node/package.json $(PLUGINS_DIR)/mlportal-scaffolder-module/package.json
 
 .PHONY: plugins-install plugins-generate plugins-check-generated plugins-tsc test-plugins
 

@@ -135,6 +135,90 @@ func (e IdentityKind) Valid() bool {
 	}
 }
 
+// Defines values for JobPriority.
+const (
+	JobPriorityBatch       JobPriority = "batch"
+	JobPriorityInteractive JobPriority = "interactive"
+	JobPriorityPreemptible JobPriority = "preemptible"
+	JobPriorityProduction  JobPriority = "production"
+)
+
+// Valid indicates whether the value is a known member of the JobPriority enum.
+func (e JobPriority) Valid() bool {
+	switch e {
+	case JobPriorityBatch:
+		return true
+	case JobPriorityInteractive:
+		return true
+	case JobPriorityPreemptible:
+		return true
+	case JobPriorityProduction:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for JobState.
+const (
+	JobStateCancelled JobState = "cancelled"
+	JobStateFailed    JobState = "failed"
+	JobStateQueued    JobState = "queued"
+	JobStateRunning   JobState = "running"
+	JobStateStarting  JobState = "starting"
+	JobStateStopping  JobState = "stopping"
+	JobStateSucceeded JobState = "succeeded"
+	JobStateTimedOut  JobState = "timed-out"
+)
+
+// Valid indicates whether the value is a known member of the JobState enum.
+func (e JobState) Valid() bool {
+	switch e {
+	case JobStateCancelled:
+		return true
+	case JobStateFailed:
+		return true
+	case JobStateQueued:
+		return true
+	case JobStateRunning:
+		return true
+	case JobStateStarting:
+		return true
+	case JobStateStopping:
+		return true
+	case JobStateSucceeded:
+		return true
+	case JobStateTimedOut:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for JobSubmitPriority.
+const (
+	JobSubmitPriorityBatch       JobSubmitPriority = "batch"
+	JobSubmitPriorityInteractive JobSubmitPriority = "interactive"
+	JobSubmitPriorityPreemptible JobSubmitPriority = "preemptible"
+	JobSubmitPriorityProduction  JobSubmitPriority = "production"
+)
+
+// Valid indicates whether the value is a known member of the JobSubmitPriority enum.
+func (e JobSubmitPriority) Valid() bool {
+	switch e {
+	case JobSubmitPriorityBatch:
+		return true
+	case JobSubmitPriorityInteractive:
+		return true
+	case JobSubmitPriorityPreemptible:
+		return true
+	case JobSubmitPriorityProduction:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for LifecycleTemplatePattern.
 const (
 	BatchInference  LifecycleTemplatePattern = "batch-inference"
@@ -156,8 +240,28 @@ func (e LifecycleTemplatePattern) Valid() bool {
 	}
 }
 
+// Defines values for ProjectScm.
+const (
+	ProjectScmGithub ProjectScm = "github"
+	ProjectScmLocal  ProjectScm = "local"
+)
+
+// Valid indicates whether the value is a known member of the ProjectScm enum.
+func (e ProjectScm) Valid() bool {
+	switch e {
+	case ProjectScmGithub:
+		return true
+	case ProjectScmLocal:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProjectStatus.
 const (
+	ProjectStatusDeleted   ProjectStatus = "deleted"
+	ProjectStatusDeleting  ProjectStatus = "deleting"
 	ProjectStatusFailed    ProjectStatus = "failed"
 	ProjectStatusPending   ProjectStatus = "pending"
 	ProjectStatusRunning   ProjectStatus = "running"
@@ -167,6 +271,10 @@ const (
 // Valid indicates whether the value is a known member of the ProjectStatus enum.
 func (e ProjectStatus) Valid() bool {
 	switch e {
+	case ProjectStatusDeleted:
+		return true
+	case ProjectStatusDeleting:
+		return true
 	case ProjectStatusFailed:
 		return true
 	case ProjectStatusPending:
@@ -174,6 +282,24 @@ func (e ProjectStatus) Valid() bool {
 	case ProjectStatusRunning:
 		return true
 	case ProjectStatusSucceeded:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProjectCreateScm.
+const (
+	ProjectCreateScmGithub ProjectCreateScm = "github"
+	ProjectCreateScmLocal  ProjectCreateScm = "local"
+)
+
+// Valid indicates whether the value is a known member of the ProjectCreateScm enum.
+func (e ProjectCreateScm) Valid() bool {
+	switch e {
+	case ProjectCreateScmGithub:
+		return true
+	case ProjectCreateScmLocal:
 		return true
 	default:
 		return false
@@ -211,6 +337,7 @@ const (
 	ProjectStepStatusPending ProjectStepStatus = "pending"
 	ProjectStepStatusRunning ProjectStepStatus = "running"
 	ProjectStepStatusSkipped ProjectStepStatus = "skipped"
+	ProjectStepStatusUndone  ProjectStepStatus = "undone"
 )
 
 // Valid indicates whether the value is a known member of the ProjectStepStatus enum.
@@ -225,6 +352,8 @@ func (e ProjectStepStatus) Valid() bool {
 	case ProjectStepStatusRunning:
 		return true
 	case ProjectStepStatusSkipped:
+		return true
+	case ProjectStepStatusUndone:
 		return true
 	default:
 		return false
@@ -270,6 +399,45 @@ func (e Verb) Valid() bool {
 	case Read:
 		return true
 	case Write:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListJobsParamsState.
+const (
+	ListJobsParamsStateActive    ListJobsParamsState = "active"
+	ListJobsParamsStateCancelled ListJobsParamsState = "cancelled"
+	ListJobsParamsStateFailed    ListJobsParamsState = "failed"
+	ListJobsParamsStateQueued    ListJobsParamsState = "queued"
+	ListJobsParamsStateRunning   ListJobsParamsState = "running"
+	ListJobsParamsStateStarting  ListJobsParamsState = "starting"
+	ListJobsParamsStateStopping  ListJobsParamsState = "stopping"
+	ListJobsParamsStateSucceeded ListJobsParamsState = "succeeded"
+	ListJobsParamsStateTimedOut  ListJobsParamsState = "timed-out"
+)
+
+// Valid indicates whether the value is a known member of the ListJobsParamsState enum.
+func (e ListJobsParamsState) Valid() bool {
+	switch e {
+	case ListJobsParamsStateActive:
+		return true
+	case ListJobsParamsStateCancelled:
+		return true
+	case ListJobsParamsStateFailed:
+		return true
+	case ListJobsParamsStateQueued:
+		return true
+	case ListJobsParamsStateRunning:
+		return true
+	case ListJobsParamsStateStarting:
+		return true
+	case ListJobsParamsStateStopping:
+		return true
+	case ListJobsParamsStateSucceeded:
+		return true
+	case ListJobsParamsStateTimedOut:
 		return true
 	default:
 		return false
@@ -401,6 +569,132 @@ type IssuedToken struct {
 	Verbs []Verb `json:"verbs"`
 }
 
+// Job defines model for Job.
+type Job struct {
+	ArtifactUri *string `json:"artifactUri,omitempty"`
+
+	// Attempt Starts so far.
+	Attempt           int                `json:"attempt"`
+	Command           []string           `json:"command"`
+	Cpu               string             `json:"cpu"`
+	CreatedBy         string             `json:"createdBy"`
+	Env               *map[string]string `json:"env,omitempty"`
+	EstimatedDuration *string            `json:"estimatedDuration,omitempty"`
+	ExitCode          *int               `json:"exitCode,omitempty"`
+
+	// ExperimentId The MLflow experiment of the job's run.
+	ExperimentId *string    `json:"experimentId,omitempty"`
+	Failures     *int       `json:"failures,omitempty"`
+	FinishedAt   *time.Time `json:"finishedAt,omitempty"`
+
+	// GpuHours GPU-hours used by every attempt.
+	GpuHours float64 `json:"gpuHours"`
+
+	// GpuType The GPU type; `any` until admitted.
+	GpuType *string `json:"gpuType,omitempty"`
+	Gpus    int     `json:"gpus"`
+	Id      string  `json:"id"`
+	Image   *string `json:"image,omitempty"`
+	Memory  string  `json:"memory"`
+	Name    string  `json:"name"`
+
+	// Nodes The current attempt's node per replica.
+	Nodes       *[]string   `json:"nodes,omitempty"`
+	Outputs     *[]string   `json:"outputs,omitempty"`
+	Preemptible bool        `json:"preemptible"`
+	Preemptions *int        `json:"preemptions,omitempty"`
+	Priority    JobPriority `json:"priority"`
+	Project     string      `json:"project"`
+
+	// Reason Why the job waits (what would let it run), or how it ended.
+	Reason   string  `json:"reason"`
+	Ref      *string `json:"ref,omitempty"`
+	Replicas int     `json:"replicas"`
+	Retries  int     `json:"retries"`
+
+	// RunId The job's MLflow run (`MLFLOW_RUN_ID`).
+	RunId           *string    `json:"runId,omitempty"`
+	StartedAt       *time.Time `json:"startedAt,omitempty"`
+	State           JobState   `json:"state"`
+	SubmittedAt     time.Time  `json:"submittedAt"`
+	Team            string     `json:"team"`
+	Template        *string    `json:"template,omitempty"`
+	TemplateVersion *string    `json:"templateVersion,omitempty"`
+	Timeout         string     `json:"timeout"`
+	Version         int64      `json:"version"`
+}
+
+// JobPriority defines model for Job.Priority.
+type JobPriority string
+
+// JobState defines model for Job.State.
+type JobState string
+
+// JobList defines model for JobList.
+type JobList struct {
+	Items         []Job   `json:"items"`
+	NextPageToken *string `json:"nextPageToken,omitempty"`
+}
+
+// JobSubmit A job; absent fields take the project's lifecycle template's defaults.
+type JobSubmit struct {
+	Command *[]string `json:"command,omitempty"`
+
+	// Cpu CPU per replica: `8`, `500m`.
+	Cpu *string `json:"cpu,omitempty"`
+
+	// Env Extra environment variables; `MLPORTAL_*` and `MLFLOW_TRACKING_*` are mlportal's.
+	Env *map[string]string `json:"env,omitempty"`
+
+	// EstimatedDuration A Go duration; helps the scheduler pack.
+	EstimatedDuration *string `json:"estimatedDuration,omitempty"`
+
+	// GpuType A GPU type such as `a100`, or `any`.
+	GpuType *string `json:"gpuType,omitempty"`
+
+	// Gpus GPUs per replica.
+	Gpus *int `json:"gpus,omitempty"`
+
+	// Image The container image (Kubernetes executor).
+	Image *string `json:"image,omitempty"`
+
+	// Memory Memory per replica: `32Gi`.
+	Memory *string `json:"memory,omitempty"`
+
+	// Name DNS-label-like; default `<project>-<random>`.
+	Name *string `json:"name,omitempty"`
+
+	// Outputs Artifact paths the job writes.
+	Outputs *[]string `json:"outputs,omitempty"`
+
+	// Preemptible Cheaper capacity; a preempted job resumes from its last checkpoint.
+	Preemptible *bool `json:"preemptible,omitempty"`
+
+	// Priority Default `batch`.
+	Priority *JobSubmitPriority `json:"priority,omitempty"`
+
+	// Project A DNS-1123 label; lower-case letters, digits and '-', starting with a letter.
+	Project Name `json:"project"`
+
+	// Ref The revision of the project's repository to run: a branch, tag or commit; default the default branch.
+	Ref *string `json:"ref,omitempty"`
+
+	// Replicas Replicas of a distributed job; they start together or not at all.
+	Replicas *int `json:"replicas,omitempty"`
+
+	// Retries Failed attempts run again.
+	Retries *int `json:"retries,omitempty"`
+
+	// Team The project's team; absent: the team of a team-scoped token.
+	Team *Name `json:"team,omitempty"`
+
+	// Timeout A Go duration: `90m`, `24h`; `0s` = none.
+	Timeout *string `json:"timeout,omitempty"`
+}
+
+// JobSubmitPriority Default `batch`.
+type JobSubmitPriority string
+
 // LifecycleAutoscaling defines model for LifecycleAutoscaling.
 type LifecycleAutoscaling struct {
 	MaxReplicas  int     `json:"maxReplicas"`
@@ -493,9 +787,11 @@ type Name = string
 
 // Project defines model for Project.
 type Project struct {
-	CreatedAt   time.Time `json:"createdAt"`
-	CreatedBy   string    `json:"createdBy"`
-	Description *string   `json:"description,omitempty"`
+	// CatalogInfoUrl The repository's `catalog-info.yaml`, for Backstage's `catalog:register`.
+	CatalogInfoUrl *string   `json:"catalogInfoUrl,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+	CreatedBy      string    `json:"createdBy"`
+	Description    *string   `json:"description,omitempty"`
 
 	// EntityRef The Backstage System: `system:default/<name>`.
 	EntityRef *string `json:"entityRef,omitempty"`
@@ -514,8 +810,10 @@ type Project struct {
 	// RepoUrl The clone URL, once the repository exists.
 	RepoUrl *string `json:"repoUrl,omitempty"`
 
-	// Scm The repository host: `local` (served by mlportal at /git/).
-	Scm      string        `json:"scm"`
+	// Scm The repository host: `local` (served by mlportal at /git/) or `github`.
+	Scm ProjectScm `json:"scm"`
+
+	// Status `deleted` appears only in the events stream's last event.
 	Status   ProjectStatus `json:"status"`
 	Steps    []ProjectStep `json:"steps"`
 	Team     string        `json:"team"`
@@ -525,9 +823,15 @@ type Project struct {
 	TemplateVersion string    `json:"templateVersion"`
 	UpdatedAt       time.Time `json:"updatedAt"`
 	Version         int64     `json:"version"`
+
+	// WebUrl Where people browse the repository (GitHub's page; the clone URL for `local`).
+	WebUrl *string `json:"webUrl,omitempty"`
 }
 
-// ProjectStatus defines model for Project.Status.
+// ProjectScm The repository host: `local` (served by mlportal at /git/) or `github`.
+type ProjectScm string
+
+// ProjectStatus `deleted` appears only in the events stream's last event.
 type ProjectStatus string
 
 // ProjectCreate defines model for ProjectCreate.
@@ -544,6 +848,9 @@ type ProjectCreate struct {
 	// Quota What a project's namespace may request in all. On create, absent fields take `mlportal.projects.defaultQuota`, and the GPUs of all the team's projects together may not exceed the team's ceiling (the sum of its `gpuQuota` nominal + borrowingLimit, or the default quota's GPUs for a team without `gpuQuota`): 422 on `quota.gpus`.
 	Quota *ProjectQuota `json:"quota,omitempty"`
 
+	// Scm The repository host: `local` (served by mlportal at /git/) or `github` (when `mlportal.scm.github` is configured). Absent: `mlportal.scm.default`.
+	Scm *ProjectCreateScm `json:"scm,omitempty"`
+
 	// Team A DNS-1123 label; lower-case letters, digits and '-', starting with a letter.
 	Team Name `json:"team"`
 
@@ -553,6 +860,9 @@ type ProjectCreate struct {
 	// TemplateVersion The template version; the latest release when absent.
 	TemplateVersion *string `json:"templateVersion,omitempty"`
 }
+
+// ProjectCreateScm The repository host: `local` (served by mlportal at /git/) or `github` (when `mlportal.scm.github` is configured). Absent: `mlportal.scm.default`.
+type ProjectCreateScm string
 
 // ProjectList defines model for ProjectList.
 type ProjectList struct {
@@ -718,6 +1028,9 @@ type IdempotencyKey = string
 // IfMatch defines model for IfMatch.
 type IfMatch = string
 
+// JobId defines model for JobId.
+type JobId = string
+
 // Limit defines model for Limit.
 type Limit = int
 
@@ -749,6 +1062,36 @@ type ListAuditEventsParams struct {
 	RequestId *string       `form:"requestId,omitempty" json:"requestId,omitempty"`
 	Since     *time.Time    `form:"since,omitempty" json:"since,omitempty"`
 	Until     *time.Time    `form:"until,omitempty" json:"until,omitempty"`
+}
+
+// ListJobsParams defines parameters for ListJobs.
+type ListJobsParams struct {
+	Team    *Name `form:"team,omitempty" json:"team,omitempty"`
+	Project *Name `form:"project,omitempty" json:"project,omitempty"`
+
+	// State Only jobs in these states (repeat the parameter, or `active` for every unfinished state).
+	State *[]ListJobsParamsState `form:"state,omitempty" json:"state,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// PageToken The `nextPageToken` of the previous page.
+	PageToken *PageToken `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+}
+
+// ListJobsParamsState defines parameters for ListJobs.
+type ListJobsParamsState string
+
+// SubmitJobParams defines parameters for SubmitJob.
+type SubmitJobParams struct {
+	// IdempotencyKey Makes a POST safe to retry: the same key with the same body returns the first
+	// response; the same key with another body is refused with 422. Keys live 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
+// GetJobLogsParams defines parameters for GetJobLogs.
+type GetJobLogsParams struct {
+	Follow *bool `form:"follow,omitempty" json:"follow,omitempty"`
 }
 
 // ListLifecycleTemplatesParams defines parameters for ListLifecycleTemplates.
@@ -826,6 +1169,9 @@ type CreateTokenParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// SubmitJobJSONRequestBody defines body for SubmitJob for application/json ContentType.
+type SubmitJobJSONRequestBody = JobSubmit
+
 // CreateProjectJSONRequestBody defines body for CreateProject for application/json ContentType.
 type CreateProjectJSONRequestBody = ProjectCreate
 
@@ -843,6 +1189,21 @@ type ServerInterface interface {
 	// ListAuditEvents The audit trail, newest first (platform admins).
 	// (GET /api/v1/audit)
 	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
+	// ListJobs Jobs by id, optionally of one team, project or state.
+	// (GET /api/v1/jobs)
+	ListJobs(ctx echo.Context, params ListJobsParams) error
+	// SubmitJob Submit a training or batch job to the GPU scheduler (team members).
+	// (POST /api/v1/jobs)
+	SubmitJob(ctx echo.Context, params SubmitJobParams) error
+	// GetJob One job, where it stands and why.
+	// (GET /api/v1/jobs/{jobId})
+	GetJob(ctx echo.Context, jobId JobId) error
+	// CancelJob Cancel a job (team members); a running job gets SIGTERM and its grace period.
+	// (POST /api/v1/jobs/{jobId}/cancel)
+	CancelJob(ctx echo.Context, jobId JobId) error
+	// GetJobLogs The job's output (every replica), optionally followed until it ends.
+	// (GET /api/v1/jobs/{jobId}/logs)
+	GetJobLogs(ctx echo.Context, jobId JobId, params GetJobLogsParams) error
 	// ListLifecycleTemplates Lifecycle templates (training, batch inference, real-time serving), every version, newest first.
 	// (GET /api/v1/lifecycle-templates)
 	ListLifecycleTemplates(ctx echo.Context, params ListLifecycleTemplatesParams) error
@@ -858,6 +1219,9 @@ type ServerInterface interface {
 	// CreateProject Create an ML project and start its bootstrap saga (team members).
 	// (POST /api/v1/projects)
 	CreateProject(ctx echo.Context, params CreateProjectParams) error
+	// DeleteProject Delete a project, undoing its saga (team members).
+	// (DELETE /api/v1/projects/{projectId})
+	DeleteProject(ctx echo.Context, projectId ProjectId) error
 	// GetProject One project with the state of every saga step.
 	// (GET /api/v1/projects/{projectId})
 	GetProject(ctx echo.Context, projectId ProjectId) error
@@ -987,6 +1351,138 @@ func (w *ServerInterfaceWrapper) ListAuditEvents(ctx echo.Context) error {
 	return err
 }
 
+// ListJobs converts echo context to params.
+func (w *ServerInterfaceWrapper) ListJobs(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListJobsParams
+	// ------------- Optional query parameter "team" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "team", ctx.QueryParams(), &params.Team, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Optional query parameter "project" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "project", ctx.QueryParams(), &params.Project, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter project: %s", err))
+	}
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageToken", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageToken: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListJobs(ctx, params)
+	return err
+}
+
+// SubmitJob converts echo context to params.
+func (w *ServerInterfaceWrapper) SubmitJob(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SubmitJobParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SubmitJob(ctx, params)
+	return err
+}
+
+// GetJob converts echo context to params.
+func (w *ServerInterfaceWrapper) GetJob(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "jobId" -------------
+	var jobId JobId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "jobId", ctx.Param("jobId"), &jobId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter jobId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetJob(ctx, jobId)
+	return err
+}
+
+// CancelJob converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelJob(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "jobId" -------------
+	var jobId JobId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "jobId", ctx.Param("jobId"), &jobId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter jobId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelJob(ctx, jobId)
+	return err
+}
+
+// GetJobLogs converts echo context to params.
+func (w *ServerInterfaceWrapper) GetJobLogs(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "jobId" -------------
+	var jobId JobId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "jobId", ctx.Param("jobId"), &jobId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter jobId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetJobLogsParams
+	// ------------- Optional query parameter "follow" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "follow", ctx.QueryParams(), &params.Follow, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter follow: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetJobLogs(ctx, jobId, params)
+	return err
+}
+
 // ListLifecycleTemplates converts echo context to params.
 func (w *ServerInterfaceWrapper) ListLifecycleTemplates(ctx echo.Context) error {
 	var err error
@@ -1097,6 +1593,22 @@ func (w *ServerInterfaceWrapper) CreateProject(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.CreateProject(ctx, params)
+	return err
+}
+
+// DeleteProject converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteProject(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "projectId" -------------
+	var projectId ProjectId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "projectId", ctx.Param("projectId"), &projectId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter projectId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteProject(ctx, projectId)
 	return err
 }
 
@@ -1492,8 +2004,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/audit", wrapper.ListAuditEvents, options.OperationMiddlewares["listAuditEvents"]...)
 	router.GET(options.BaseURL+"/api/v1/projects", wrapper.ListProjects, options.OperationMiddlewares["listProjects"]...)
 	router.POST(options.BaseURL+"/api/v1/projects", wrapper.CreateProject, options.OperationMiddlewares["createProject"]...)
+	router.DELETE(options.BaseURL+"/api/v1/projects/:projectId", wrapper.DeleteProject, options.OperationMiddlewares["deleteProject"]...)
 	router.GET(options.BaseURL+"/api/v1/projects/:projectId", wrapper.GetProject, options.OperationMiddlewares["getProject"]...)
 	router.POST(options.BaseURL+"/api/v1/projects/:projectId/retry", wrapper.RetryProject, options.OperationMiddlewares["retryProject"]...)
 	router.GET(options.BaseURL+"/api/v1/projects/:projectId/events", wrapper.WatchProject, options.OperationMiddlewares["watchProject"]...)
+	router.GET(options.BaseURL+"/api/v1/jobs", wrapper.ListJobs, options.OperationMiddlewares["listJobs"]...)
+	router.POST(options.BaseURL+"/api/v1/jobs", wrapper.SubmitJob, options.OperationMiddlewares["submitJob"]...)
+	router.GET(options.BaseURL+"/api/v1/jobs/:jobId", wrapper.GetJob, options.OperationMiddlewares["getJob"]...)
+	router.POST(options.BaseURL+"/api/v1/jobs/:jobId/cancel", wrapper.CancelJob, options.OperationMiddlewares["cancelJob"]...)
+	router.GET(options.BaseURL+"/api/v1/jobs/:jobId/logs", wrapper.GetJobLogs, options.OperationMiddlewares["getJobLogs"]...)
 
 }

@@ -121,9 +121,17 @@ func (a *App) wire(ctx context.Context) error {
 		return err
 	}
 	rcfg := project.RunnerConfig{Repo: st, Teams: teams, Templates: templates, Namespaces: nss, Skeleton: mlproject.Files(),
-		BaseURL: cfg.Server.BaseURL, Clock: opt.Clock, Log: opt.Log}
+		BaseURL: cfg.Server.BaseURL, Clock: opt.Clock, Log: opt.Log, SCMs: map[string]project.SCM{},
+		CITokens: ciTokens{tokens: tokens, ttl: cfg.Auth.Tokens.MaxTTL.Duration}, Owner: runnerOwner()}
 	if repos != nil {
-		rcfg.Repos = repos
+		rcfg.SCMs[project.SCMLocal] = localSCM{repos: repos, baseURL: cfg.Server.BaseURL}
+	}
+	if cfg.SCM.GitHub.Enabled() {
+		gh, err := newGitHubSCM(cfg.SCM.GitHub, opt.Clock, opt.Log)
+		if err != nil {
+			return err
+		}
+		rcfg.SCMs[project.SCMGitHub] = gh
 	}
 	a.runner = project.NewRunner(rcfg)
 	projects := project.NewService(st, teams, templates, a.runner, opt.Clock, nil, projectOptions(cfg)...)

@@ -1,11 +1,8 @@
 package app_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os/exec"
 	"testing"
 	"time"
@@ -35,28 +32,8 @@ func TestProjectNamespaceOnARealCluster(t *testing.T) {
 		cfg.Kubernetes.Kubeconfig = cluster.Kubeconfig()
 	})
 
-	call := func(method, path string, body any, want int) map[string]any {
-		t.Helper()
-		b, _ := json.Marshal(body)
-		req, _ := http.NewRequestWithContext(t.Context(), method, srv.URL+path, bytes.NewReader(b))
-		req.Header.Set("Authorization", "Bearer root")
-		if body != nil {
-			req.Header.Set("Content-Type", "application/json")
-		} else {
-			req.Body = http.NoBody
-		}
-		res, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		var out map[string]any
-		_ = json.NewDecoder(res.Body).Decode(&out)
-		if res.StatusCode != want {
-			t.Fatalf("%s %s: %d, want %d: %v", method, path, res.StatusCode, want, out)
-		}
-		return out
-	}
+	api := caller{t: t, url: srv.URL, token: "root"}
+	call := api.call
 	name := fmt.Sprintf("churn-%d", time.Now().UnixNano()%1_000_000) // the cluster outlives -count runs
 	call("POST", "/api/v1/teams", map[string]any{"name": "fraud", "costCenter": "cc-42"}, 201)
 	p := call("POST", "/api/v1/projects", map[string]any{"team": "fraud", "name": name, "template": "training"}, 201)
@@ -67,13 +44,8 @@ func TestProjectNamespaceOnARealCluster(t *testing.T) {
 			t.Errorf("cleanup: %v", err)
 		}
 	})
-	deadline := time.Now().Add(time.Minute)
-	for p["status"] != "succeeded" {
-		if p["status"] == "failed" || time.Now().After(deadline) {
-			t.Fatalf("saga: %v", p)
-		}
-		time.Sleep(50 * time.Millisecond)
-		p = call("GET", "/api/v1/projects/"+p["id"].(string), nil, 200)
+	if p = api.settle(p["id"].(string)); p["status"] != "succeeded" {
+		t.Fatalf("saga: %v", p)
 	}
 	if p["namespace"] != ns {
 		t.Errorf("namespace %v, want %s", p["namespace"], ns)
@@ -94,5 +66,17 @@ func TestProjectNamespaceOnARealCluster(t *testing.T) {
 		if q, ok := hard[res]; !ok || q.Cmp(resource.MustParse(want)) != 0 {
 			t.Errorf("quota %s = %v, want %s", res, hard[res], want)
 		}
+	}
+
+	// Deleting the project deletes its namespace.
+	call("DELETE", "/api/v1/projects/"+p["id"].(string), nil, 202)
+	if gone := api.settle(p["id"].(string)); gone != nil {
+		t.Fatalf("after delete: %v", gone)
+	}
+	got, err = cs.CoreV1().Namespaces().Get(t.Context(), ns, metav1.GetOptions{})
+	if err == nil && got.DeletionTimestamp == nil {
+		t.Errorf("namespace %s still exists and is not terminating", ns)
+	} else if err != nil && !apierrors.IsNotFound(err) {
+		t.Fatal(err)
 	}
 }

@@ -4,14 +4,19 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
+	"time"
 
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/mlportal/mlportal/internal/config"
+	"github.com/mlportal/mlportal/internal/gitserver"
+	"github.com/mlportal/mlportal/internal/identity"
 	"github.com/mlportal/mlportal/internal/project"
 	"github.com/mlportal/mlportal/internal/team"
 	"github.com/mlportal/mlportal/internal/tenancy"
+	"github.com/mlportal/mlportal/internal/token"
 )
 
 // teamGetter reads a team (its cost centre labels the namespace).
@@ -26,6 +31,7 @@ type namespaces struct {
 	teams  teamGetter
 	quota  tenancy.Quota
 	limits tenancy.Limits
+	peer   tenancy.Peer
 }
 
 var _ project.Namespaces = (*namespaces)(nil)
@@ -49,7 +55,7 @@ func (n *namespaces) Ensure(ctx context.Context, teamName, projectName string, p
 		q.Memory = pq.Memory
 	}
 	res, err := n.prov.Apply(ctx, tenancy.Spec{Team: teamName, Project: projectName, CostCenter: t.CostCenter,
-		Quota: q, Limits: n.limits})
+		Quota: q, Limits: n.limits, APIPeer: n.peer})
 	if err != nil {
 		return "", err
 	}
@@ -61,7 +67,12 @@ func (n *namespaces) Ensure(ctx context.Context, teamName, projectName string, p
 // passes them to project.NewService.
 func projectOptions(cfg config.Config) []project.Option {
 	q := cfg.Projects.DefaultQuota
-	return []project.Option{project.WithDefaultQuota(project.Quota{GPUs: q.GPUs, CPU: q.CPU, Memory: q.Memory})}
+	scms := []string{project.SCMLocal}
+	if cfg.SCM.GitHub.Enabled() {
+		scms = append(scms, project.SCMGitHub)
+	}
+	return []project.Option{project.WithDefaultQuota(project.Quota{GPUs: q.GPUs, CPU: q.CPU, Memory: q.Memory}),
+		project.WithSCMs(cfg.SCM.Default, scms...)}
 }
 
 // The namespace step's client-side rate limit towards the apiserver.
@@ -78,7 +89,9 @@ func newNamespaces(cfg config.Config, teams teamGetter, log *slog.Logger) (proje
 		quota: tenancy.Quota{CPU: q.CPU, Memory: q.Memory, GPUs: q.GPUs, Pods: q.Pods, Storage: q.Storage, PVCs: q.PVCs},
 		limits: tenancy.Limits{MaxGPUsPerContainer: l.MaxGPUsPerContainer, DefaultCPU: l.DefaultCPU, DefaultMemory: l.DefaultMemory,
 			MaxCPU: l.MaxCPU, MaxMemory: l.MaxMemory}}
-	probe := tenancy.Spec{Team: "team", Project: "project", Quota: ns.quota, Limits: ns.limits}
+	p := cfg.Projects.APIPeer
+	ns.peer = tenancy.Peer{CIDR: p.CIDR, NamespaceLabels: p.NamespaceLabels, PodLabels: p.PodLabels, Port: p.Port}
+	probe := tenancy.Spec{Team: "team", Project: "project", Quota: ns.quota, Limits: ns.limits, APIPeer: ns.peer}
 	if errs := probe.Validate(); len(errs) > 0 {
 		return nil, fmt.Errorf("mlportal.projects: %s: %s", errs[0].Field, errs[0].Reason)
 	}
@@ -101,4 +114,65 @@ func newNamespaces(cfg config.Config, teams teamGetter, log *slog.Logger) (proje
 	}
 	ns.prov = tenancy.New(cs, log)
 	return ns, nil
+}
+
+// Delete removes the project's namespace and everything in it.
+func (n *namespaces) Delete(ctx context.Context, teamName, projectName string) error {
+	return n.prov.Delete(ctx, teamName, projectName)
+}
+
+// localSCM adapts the built-in git server to project.SCM: bare repositories
+// at <baseURL>/git/<team>/<project>.git, whose files Backstage reads at
+// .../raw/<ref>/<path>.
+type localSCM struct {
+	repos   *gitserver.Store
+	baseURL string
+}
+
+var _ project.SCM = localSCM{}
+
+func (l localSCM) Ensure(ctx context.Context, spec project.RepoSpec) (project.Repo, error) {
+	commit, err := l.repos.Create(ctx, spec.Team, spec.Project, spec.Files, spec.Author, spec.Message)
+	if err != nil {
+		return project.Repo{}, err
+	}
+	clone := l.repos.CloneURL(l.baseURL, spec.Team, spec.Project)
+	return project.Repo{CloneURL: clone, WebURL: clone, Commit: commit,
+		CatalogInfoURL: clone + "/raw/" + gitserver.Branch + "/catalog-info.yaml"}, nil
+}
+
+func (l localSCM) Delete(ctx context.Context, team, project string) error {
+	return l.repos.Delete(ctx, team, project)
+}
+
+// tokenIssuer is the part of the token service that mints CI tokens.
+type tokenIssuer interface {
+	Issue(ctx context.Context, p identity.Principal, req token.IssueRequest) (token.Record, string, error)
+}
+
+// ciTokens issues the token a project's pipeline (GitHub Actions) calls
+// mlportal with: scoped to the project's team with read and write, for the
+// longest lifetime tokens may have; listed (and revocable) under the
+// subject ci:<team>/<project>.
+type ciTokens struct {
+	tokens tokenIssuer
+	ttl    time.Duration // mlportal.auth.tokens.maxTTL
+}
+
+func (c ciTokens) Issue(ctx context.Context, team, proj string) (string, error) {
+	issuer := identity.Principal{Subject: "ci:" + team + "/" + proj, Kind: identity.KindAdminToken, Admin: true}
+	_, tok, err := c.tokens.Issue(ctx, issuer, token.IssueRequest{Name: "CI pipeline of " + team + "/" + proj, Team: team,
+		Verbs: []identity.Verb{identity.VerbRead, identity.VerbWrite}, TTL: c.ttl})
+	return tok, err
+}
+
+// runnerOwner names this process in saga leases: the host (the pod, on
+// Kubernetes), so that a restarted server resumes its own sagas at once
+// instead of waiting for its old leases to expire.
+func runnerOwner() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		return "" // a random name
+	}
+	return host
 }

@@ -4,6 +4,18 @@
 // interchangeable. Content is streamed, never held whole in memory, and every
 // object's SHA-256 digest is recorded when it is written and checked when it
 // is read back.
+//
+// Besides the Store interface it holds what every implementation shares:
+// CleanPath (the one rule for valid paths, and ReservedPrefix for a store's
+// own names), DigestWriter and DigestReader (SHA-256 and size while
+// streaming), NewVerifyingReader (fails at EOF with fault.ErrUnavailable when
+// content and recorded digest disagree) and ContextReader. The conformance
+// suite every store must pass is artifacttest; the stores are fsstore and
+// s3store.
+//
+// It does no I/O of its own, keeps no index of artifacts (callers such as
+// run tracking record which paths belong to what) and knows nothing of
+// HTTP or of any particular backend.
 package artifact
 
 import (

@@ -19,7 +19,7 @@ import (
 func newProjectCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "project", Aliases: []string{"projects"},
 		Short: "Create ML projects: repository, CI pipeline, namespace and lifecycle template in one step"}
-	var team, tpl, tplVersion, desc string
+	var team, tpl, tplVersion, desc, scm string
 	var wait bool
 	var quotaGPUs int
 	var quotaCPU, quotaMemory string
@@ -38,6 +38,10 @@ func newProjectCmd(g *globals) *cobra.Command {
 				return usageError("--team is required: the team that owns the project (`mlportal teams list`)")
 			}
 			body := api.ProjectCreate{Team: team, Name: args[0], Template: tpl, TemplateVersion: optional(tplVersion), Description: optional(desc)}
+			if scm != "" {
+				s := api.ProjectCreateScm(scm)
+				body.Scm = &s
+			}
 			if cmd.Flags().Changed("gpus") || quotaCPU != "" || quotaMemory != "" {
 				q := api.ProjectQuota{Cpu: optional(quotaCPU), Memory: optional(quotaMemory)}
 				if cmd.Flags().Changed("gpus") {
@@ -87,6 +91,7 @@ func newProjectCmd(g *globals) *cobra.Command {
 	create.Flags().IntVar(&quotaGPUs, "gpus", 0, "GPU quota of the project's namespace (default: mlportal.projects.defaultQuota; must fit the team's ceiling)")
 	create.Flags().StringVar(&quotaCPU, "cpu", "", "CPU quota, e.g. 32")
 	create.Flags().StringVar(&quotaMemory, "memory", "", "memory quota, e.g. 128Gi")
+	create.Flags().StringVar(&scm, "scm", "", "repository host: local or github (default: the server's mlportal.scm.default)")
 
 	var listTeam string
 	list := &cobra.Command{
@@ -159,7 +164,49 @@ func newProjectCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(create, list, show, retry)
+	var deleteWait bool
+	del := &cobra.Command{
+		Use:   "delete ID",
+		Short: "Delete a project: its namespace (with everything in it), its repository, then the project",
+		Long: `Delete a project. mlportal undoes the bootstrap last step first: the namespace and
+everything in it, then the repository it made (GitHub repositories too), then the
+project record, which frees the name. Use it to clean up after a failed bootstrap.`,
+		Example: "  mlportal project delete prj_0123456789abcdef0123 --wait",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, p, err := g.clientAndPrinter()
+			if err != nil {
+				return err
+			}
+			r, err := c.api.DeleteProjectWithResponse(cmd.Context(), args[0])
+			if err := c.result(r, err); err != nil {
+				return err
+			}
+			if !deleteWait {
+				if p.format != "table" {
+					return p.print(r.JSON202, nil, nil)
+				}
+				p.note("Deleting project %s. Follow it with: mlportal project show %s", args[0], args[0])
+				return nil
+			}
+			p.note("Deleting project %s (%s)…", r.JSON202.Name, args[0])
+			final, err := c.watch(cmd.Context(), args[0], func(st api.ProjectStep) {
+				if st.Status == "undone" || st.Status == "failed" {
+					p.note("  %-10s  %-8s  %s", st.Name, st.Status, firstNonEmpty(deref(st.Error), deref(st.Detail)))
+				}
+			})
+			if err != nil {
+				return err
+			}
+			if final.Status != api.ProjectStatus("deleted") {
+				return finished(p, final)
+			}
+			p.note("Project %s is deleted; its name is free again.", final.Name)
+			return nil
+		},
+	}
+	del.Flags().BoolVar(&deleteWait, "wait", false, "follow the deletion until it finishes")
+	cmd.AddCommand(create, list, show, retry, del)
 	return cmd
 }
 
@@ -170,8 +217,13 @@ func finished(p printer, prj *api.Project) error {
 			prj.Name, deref(prj.RepoUrl), prj.Name)
 		return nil
 	}
-	e := &Error{Code: ExitError, Message: fmt.Sprintf("project %s did not finish: %s", prj.Name, prj.Status),
-		Hint: "fix what the failed step says, then: mlportal project retry " + prj.Id}
+	hint := "fix what the failed step says, then: mlportal project retry " + prj.Id
+	for _, st := range prj.Steps {
+		if st.Status == "undone" {
+			hint = "fix what the failed step says, then delete again: mlportal project delete " + prj.Id
+		}
+	}
+	e := &Error{Code: ExitError, Message: fmt.Sprintf("project %s did not finish: %s", prj.Name, prj.Status), Hint: hint}
 	for _, st := range prj.Steps {
 		if st.Error != nil {
 			e.Details = append(e.Details, string(st.Name)+": "+*st.Error)
@@ -181,8 +233,8 @@ func finished(p printer, prj *api.Project) error {
 }
 
 func printProject(w io.Writer, x *api.Project) {
-	fmt.Fprintf(w, "id:          %s\nteam:        %s\nname:        %s\ntemplate:    %s %s\nstatus:      %s\nrepository:  %s\nnamespace:   %s\ncatalog:     %s\n\n",
-		x.Id, x.Team, x.Name, x.Template, x.TemplateVersion, x.Status, orDash(x.RepoUrl), orDash(x.Namespace), orDash(x.EntityRef))
+	fmt.Fprintf(w, "id:          %s\nteam:        %s\nname:        %s\ntemplate:    %s %s\nstatus:      %s\nrepository:  %s (%s)\nnamespace:   %s\ncatalog:     %s\n\n",
+		x.Id, x.Team, x.Name, x.Template, x.TemplateVersion, x.Status, orDash(x.RepoUrl), x.Scm, orDash(x.Namespace), orDash(x.EntityRef))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "STEP\tSTATUS\tATTEMPTS\tDETAIL")
 	for _, st := range x.Steps {
@@ -233,7 +285,7 @@ func (c *conn) watch(ctx context.Context, id string, onStep func(api.ProjectStep
 			if err := json.Unmarshal([]byte(data), &st); err == nil {
 				onStep(st)
 			}
-		case "done":
+		case "done", "deleted":
 			var prj api.Project
 			if err := json.Unmarshal([]byte(data), &prj); err != nil {
 				return nil, fmt.Errorf("read the final project: %w", err)

@@ -60,4 +60,18 @@ func TestProjectVerbs(t *testing.T) {
 	if code, _, errs = run(t, "", append(admin, "project", "create", "big", "--team", "fraud", "--gpus", "2")...); code != cli.ExitInvalid || !strings.Contains(errs, "quota.gpus") {
 		t.Fatalf("over the ceiling: %d %q", code, errs)
 	}
+	// Deleting frees the GPUs and the name; the repository is gone.
+	code, out, errs = run(t, "", append(admin, "project", "delete", id, "--wait")...)
+	if code != 0 || !strings.Contains(out, "is deleted") {
+		t.Fatalf("project delete --wait: %d %q %q", code, out, errs)
+	}
+	if code, _, _ = run(t, "", append(admin, "project", "show", id)...); code != cli.ExitNotFound {
+		t.Fatalf("show after delete: %d", code)
+	}
+	if code, _, errs = run(t, "", append(admin, "project", "create", "churn", "--team", "fraud", "--gpus", "4", "--wait")...); code != 0 {
+		t.Fatalf("create again after delete: %d %q", code, errs)
+	}
+	if code, _, errs = run(t, "", append(admin, "project", "create", "gh", "--team", "fraud", "--scm", "github")...); code != cli.ExitInvalid || !strings.Contains(errs, "scm") {
+		t.Fatalf("github without configuration: %d %q", code, errs)
+	}
 }

@@ -19,7 +19,67 @@ type Config struct {
 	// Kubernetes is the cluster projects get namespaces on; none = local mode.
 	Kubernetes KubernetesConfig `yaml:"kubernetes"`
 	Projects   ProjectsConfig   `yaml:"projects"`
+	// SCM configures where projects' repositories live.
+	SCM SCMConfig `yaml:"scm"`
+	// Artifacts configures where runs' and models' files are stored.
+	Artifacts ArtifactsConfig `yaml:"artifacts"`
 }
+
+// ArtifactsConfig selects the artifact store (internal/artifact).
+type ArtifactsConfig struct {
+	Backend string      `yaml:"backend"` // "fs" (default) | "s3"
+	FS      ArtifactsFS `yaml:"fs"`
+	S3      ArtifactsS3 `yaml:"s3"`
+}
+
+// ArtifactsFS stores artifacts as files under a directory.
+type ArtifactsFS struct {
+	Root string `yaml:"root"` // derived "<dataDir>/artifacts" when empty
+}
+
+// ArtifactsS3 stores artifacts in an S3-compatible bucket (AWS S3, MinIO,
+// Ceph).
+type ArtifactsS3 struct {
+	Endpoint string `yaml:"endpoint"` // e.g. https://s3.eu-west-1.amazonaws.com or http://minio:9000
+	Region   string `yaml:"region"`
+	Bucket   string `yaml:"bucket"`
+	Prefix   string `yaml:"prefix"` // key prefix inside the bucket
+	// AccessKeyID and SecretAccessKey: both empty = the AWS default
+	// credential chain (environment, web identity, instance role).
+	AccessKeyID     string   `yaml:"accessKeyId"`
+	SecretAccessKey string   `yaml:"secretAccessKey"`
+	PathStyle       bool     `yaml:"pathStyle"` // MinIO, Ceph and versitygw usually need it
+	PartSize        ByteSize `yaml:"partSize"`  // multipart part size; 0 = the store's default (16MiB)
+}
+
+// SCMConfig configures the repository hosts (providers) of projects.
+type SCMConfig struct {
+	// Default is the host of a project that names none: "local" (default)
+	// or "github".
+	Default string `yaml:"default"`
+	// GitHub enables the github provider when its token is set.
+	GitHub GitHubConfig `yaml:"github"`
+}
+
+// GitHubConfig configures the github provider (github.com or GitHub
+// Enterprise).
+type GitHubConfig struct {
+	// APIURL is GitHub's REST API: "" = github.com; GitHub Enterprise
+	// Server: "https://ghe.example.com/api/v3/".
+	APIURL string `yaml:"apiUrl"`
+	// Token may create repositories in the organisations and administer
+	// them (branch protection, environments, Actions variables and
+	// secrets). Use ${GITHUB_TOKEN} or $file; never commit it.
+	Token string `yaml:"token"`
+	// Organizations maps a team to the GitHub organisation its projects'
+	// repositories are created in; teams not listed use
+	// DefaultOrganization.
+	Organizations       map[string]string `yaml:"organizations"`
+	DefaultOrganization string            `yaml:"defaultOrganization"`
+}
+
+// Enabled reports whether the github provider is configured.
+func (g GitHubConfig) Enabled() bool { return g.Token != "" }
 
 // Server configures the HTTP server.
 type Server struct {
@@ -99,6 +159,23 @@ type KubernetesConfig struct {
 type ProjectsConfig struct {
 	DefaultQuota ProjectQuota  `yaml:"defaultQuota"`
 	Limits       ProjectLimits `yaml:"limits"`
+	// APIPeer is where project pods reach the mlportal API through their
+	// NetworkPolicy; unset = no egress to it is allowed.
+	APIPeer APIPeer `yaml:"apiPeer"`
+}
+
+// APIPeer selects the mlportal API for projects' NetworkPolicy egress: an
+// IP block (CIDR) or namespace (and pod) labels, and the port.
+type APIPeer struct {
+	CIDR            string            `yaml:"cidr"`            // e.g. "10.0.0.0/16"
+	NamespaceLabels map[string]string `yaml:"namespaceLabels"` // e.g. {kubernetes.io/metadata.name: mlportal}
+	PodLabels       map[string]string `yaml:"podLabels"`       // e.g. {app.kubernetes.io/name: mlportal}
+	Port            int               `yaml:"port"`            // e.g. 8080
+}
+
+// IsZero reports whether no peer is configured.
+func (p APIPeer) IsZero() bool {
+	return p.CIDR == "" && len(p.NamespaceLabels) == 0 && len(p.PodLabels) == 0 && p.Port == 0
 }
 
 // ProjectQuota is a project namespace's ResourceQuota. Quantities use
@@ -153,7 +230,9 @@ func Default() Config {
 				MaxTokenAge: Duration{5 * time.Minute},
 			},
 		},
-		Log: Log{Level: "info", Format: "text"},
+		Log:       Log{Level: "info", Format: "text"},
+		SCM:       SCMConfig{Default: "local"},
+		Artifacts: ArtifactsConfig{Backend: "fs"},
 		Projects: ProjectsConfig{
 			DefaultQuota: ProjectQuota{CPU: "32", Memory: "128Gi", GPUs: 4, Pods: 50, Storage: "500Gi", PVCs: 20},
 			Limits:       ProjectLimits{MaxGPUsPerContainer: 8, DefaultCPU: "1", DefaultMemory: "2Gi", MaxCPU: "32", MaxMemory: "256Gi"},
@@ -180,6 +259,9 @@ func (c *Config) Complete() {
 	}
 	if c.Backstage.BaseURL == "" {
 		c.Backstage.BaseURL = c.Server.BaseURL
+	}
+	if c.Artifacts.Backend == "fs" && c.Artifacts.FS.Root == "" && c.DataDir != "" {
+		c.Artifacts.FS.Root = filepath.Join(c.DataDir, "artifacts")
 	}
 }
 

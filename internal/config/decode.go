@@ -186,6 +186,42 @@ func (d *decoder) decode(field string, n *yaml.Node, substituted bool, v reflect
 			}
 		}
 		v.Set(out)
+	case reflect.Map: // string keys, e.g. labels
+		if n.Kind != yaml.MappingNode {
+			d.problem(field, "expected a mapping, got %s", describe(n))
+			return
+		}
+		if len(n.Content) == 0 {
+			v.SetZero() // {} is no entries, like an absent key
+			return
+		}
+		out := reflect.MakeMapWithSize(v.Type(), len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			path := field + "." + k.Value
+			if k.Kind != yaml.ScalarNode {
+				d.problem(field, "keys must be strings, got %s", describe(k))
+				continue
+			}
+			if out.MapIndex(reflect.ValueOf(k.Value)).IsValid() {
+				d.problem(path, "duplicate key")
+				continue
+			}
+			if e, sub, ok := d.resolve(path, n.Content[i+1]); ok {
+				elem := reflect.New(v.Type().Elem()).Elem()
+				d.decode(path, e, sub, elem)
+				out.SetMapIndex(reflect.ValueOf(k.Value), elem)
+			}
+		}
+		v.Set(out)
+	case reflect.Bool:
+		switch {
+		case n.Kind == yaml.ScalarNode && n.ShortTag() == "!!bool",
+			substituted && (n.Value == "true" || n.Value == "false"):
+			v.SetBool(n.Value == "true" || n.Value == "True" || n.Value == "TRUE")
+		default:
+			d.problem(field, "expected true or false, got %s", describe(n))
+		}
 	case reflect.String:
 		if n.Kind != yaml.ScalarNode {
 			d.problem(field, "expected a string, got %s", describe(n))

@@ -74,6 +74,29 @@ mlportal:
 			want: defaultsWith(func(c *Config) { c.Server.Addr = ":9090" }),
 		},
 		{
+			name: "maps and booleans",
+			files: []file{{"app-config.yaml", `
+mlportal:
+  projects:
+    apiPeer: {namespaceLabels: {kubernetes.io/metadata.name: mlportal}, port: 8080}
+  scm:
+    github: {token: t, organizations: {fraud: acme-fraud, risk: acme-risk}}
+  artifacts:
+    backend: s3
+    s3: {endpoint: "http://minio:9000", bucket: ml, pathStyle: true, partSize: 32MiB}
+`}},
+			want: defaultsWith(func(c *Config) {
+				c.Projects.APIPeer = APIPeer{NamespaceLabels: map[string]string{"kubernetes.io/metadata.name": "mlportal"}, Port: 8080}
+				c.SCM.GitHub = GitHubConfig{Token: "t", Organizations: map[string]string{"fraud": "acme-fraud", "risk": "acme-risk"}}
+				c.Artifacts = ArtifactsConfig{Backend: "s3", S3: ArtifactsS3{Endpoint: "http://minio:9000", Bucket: "ml", PathStyle: true, PartSize: 32 * MiB}}
+			}),
+		},
+		{
+			name:    "a boolean that is not",
+			files:   []file{{"app-config.yaml", "mlportal:\n  artifacts:\n    s3: {pathStyle: yes please}\n"}},
+			wantErr: `app-config.yaml: mlportal.artifacts.s3.pathStyle: expected true or false, got string "yes please"`,
+		},
+		{
 			name:  "empty mlportal section",
 			files: []file{{"app-config.yaml", "mlportal:\n  # all defaults\n"}},
 			want:  Default(),

@@ -63,6 +63,8 @@ func (c Config) Validate() error {
 		}
 	}
 	c.Projects.validate(&ps)
+	c.SCM.validate(&ps)
+	c.Artifacts.validate(&ps)
 	if len(ps) > 0 {
 		return &ValidationError{Problems: ps}
 	}
@@ -262,5 +264,76 @@ func (p ProjectsConfig) validate(ps *problems) {
 		if f.n < 0 {
 			ps.add("projects."+f.field, "must not be negative (got %d)", f.n)
 		}
+	}
+	if peer := p.APIPeer; !peer.IsZero() {
+		if peer.CIDR != "" {
+			if _, _, err := net.ParseCIDR(peer.CIDR); err != nil {
+				ps.add("projects.apiPeer.cidr", "must be a CIDR like 10.0.0.0/16 (got %q)", peer.CIDR)
+			}
+			if len(peer.NamespaceLabels)+len(peer.PodLabels) > 0 {
+				ps.add("projects.apiPeer", "set either cidr or namespaceLabels/podLabels, not both")
+			}
+		} else if len(peer.NamespaceLabels) == 0 {
+			ps.add("projects.apiPeer.namespaceLabels", "required unless cidr is set: the labels of the namespace mlportal runs in")
+		}
+		if peer.Port < 1 || peer.Port > 65535 {
+			ps.add("projects.apiPeer.port", "must be the mlportal API's port, 1-65535 (got %d)", peer.Port)
+		}
+	}
+}
+
+func (s SCMConfig) validate(ps *problems) {
+	switch s.Default {
+	case "local":
+	case "github":
+		if !s.GitHub.Enabled() {
+			ps.add("scm.default", "is github but scm.github.token is not set")
+		}
+	default:
+		ps.add("scm.default", "must be local or github (got %q)", s.Default)
+	}
+	g := s.GitHub
+	if g.APIURL != "" {
+		checkURL(ps, "scm.github.apiUrl", g.APIURL)
+	}
+	if g.Enabled() && g.DefaultOrganization == "" && len(g.Organizations) == 0 {
+		ps.add("scm.github.defaultOrganization", "required when scm.github.token is set and scm.github.organizations is empty: the organisation new repositories are created in")
+	}
+	for team, org := range g.Organizations {
+		if !githubNameRE.MatchString(org) {
+			ps.add("scm.github.organizations."+team, "must be a GitHub organisation name (got %q)", org)
+		}
+	}
+	if o := g.DefaultOrganization; o != "" && !githubNameRE.MatchString(o) {
+		ps.add("scm.github.defaultOrganization", "must be a GitHub organisation name (got %q)", o)
+	}
+}
+
+// githubNameRE is GitHub's rule for organisation logins.
+var githubNameRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`)
+
+func (a ArtifactsConfig) validate(ps *problems) {
+	switch a.Backend {
+	case "fs":
+		if a.FS.Root == "" {
+			ps.add("artifacts.fs.root", "required (Complete derives it from dataDir)")
+		}
+	case "s3":
+		if a.S3.Endpoint == "" {
+			ps.add("artifacts.s3.endpoint", "required when backend is s3, e.g. https://s3.eu-west-1.amazonaws.com")
+		} else {
+			checkURL(ps, "artifacts.s3.endpoint", a.S3.Endpoint)
+		}
+		if a.S3.Bucket == "" {
+			ps.add("artifacts.s3.bucket", "required when backend is s3")
+		}
+		if (a.S3.AccessKeyID == "") != (a.S3.SecretAccessKey == "") {
+			ps.add("artifacts.s3.secretAccessKey", "set both accessKeyId and secretAccessKey, or neither (the AWS default credential chain)")
+		}
+		if a.S3.PartSize != 0 && a.S3.PartSize < 5*MiB {
+			ps.add("artifacts.s3.partSize", "must be at least 5MiB, S3's smallest part (got %s)", a.S3.PartSize)
+		}
+	default:
+		ps.add("artifacts.backend", "must be fs or s3 (got %q)", a.Backend)
 	}
 }

@@ -67,6 +67,25 @@ func TestValidate(t *testing.T) {
 			},
 		},
 		{
+			name: "scm, artifacts and the API peer",
+			edit: func(c *Config) {
+				c.SCM.Default = "github"
+				c.SCM.GitHub.Organizations = map[string]string{"fraud": "-bad-"}
+				c.Artifacts = ArtifactsConfig{Backend: "s3", S3: ArtifactsS3{AccessKeyID: "k", PartSize: MiB}}
+				c.Projects.APIPeer = APIPeer{CIDR: "10.0.0.0/33", Port: 70000}
+			},
+			want: []Problem{
+				{"mlportal.projects.apiPeer.cidr", `must be a CIDR like 10.0.0.0/16 (got "10.0.0.0/33")`},
+				{"mlportal.projects.apiPeer.port", "must be the mlportal API's port, 1-65535 (got 70000)"},
+				{"mlportal.scm.default", "is github but scm.github.token is not set"},
+				{"mlportal.scm.github.organizations.fraud", `must be a GitHub organisation name (got "-bad-")`},
+				{"mlportal.artifacts.s3.endpoint", "required when backend is s3, e.g. https://s3.eu-west-1.amazonaws.com"},
+				{"mlportal.artifacts.s3.bucket", "required when backend is s3"},
+				{"mlportal.artifacts.s3.secretAccessKey", "set both accessKeyId and secretAccessKey, or neither (the AWS default credential chain)"},
+				{"mlportal.artifacts.s3.partSize", "must be at least 5MiB, S3's smallest part (got 1MiB)"},
+			},
+		},
+		{
 			name: "server",
 			edit: func(c *Config) {
 				c.Server.Addr = "x"

@@ -30,10 +30,13 @@ type Authorizer interface {
 const challenge = `Basic realm="mlportal"`
 
 // Handler serves the repositories over git's smart HTTP protocol at
-// `/git/{team}/{project}.git/...`. Mount it on the full path (do not strip
-// `/git`). Cloning and fetching need the read verb on the team, pushing
-// needs write. Authorized requests get the Store's transfer timeout
-// (WithTransferTimeout) in place of the server's read and write timeouts.
+// `/git/{team}/{project}.git/...`, and single files at
+// `/git/{team}/{project}.git/raw/{ref}/{path}` (see serveRaw). Mount it on
+// the full path (do not strip `/git`). Cloning, fetching and reading files
+// need the read verb on the team, pushing needs write; Backstage services
+// may read every team's repositories (allowed). Authorized requests get
+// the Store's transfer timeout (WithTransferTimeout) in place of the
+// server's read and write timeouts.
 func (s *Store) Handler(auth Authenticator, authz Authorizer) http.Handler {
 	return &handler{s: s, auth: auth, authz: authz}
 }
@@ -44,10 +47,11 @@ type handler struct {
 	authz Authorizer
 }
 
-// route is one smart-HTTP request, its names already validated.
+// route is one smart-HTTP or raw-file request, its names already validated.
 type route struct {
 	team, project, tail string
 	verb                identity.Verb
+	raw                 bool // tail is "raw/<ref>/<path>"
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -77,8 +81,8 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.internal(ctx, w, "load team membership", err, "team", rt.team)
 		return
 	}
-	if !p.Can(rt.verb, m) {
-		reply(w, http.StatusForbidden, denial(rt, p.Can(identity.VerbRead, m)))
+	if !allowed(p, rt.verb, m) {
+		reply(w, http.StatusForbidden, denial(rt, allowed(p, identity.VerbRead, m)))
 		return
 	}
 	dir, _ := h.s.repoDir(rt.team, rt.project) // names validated by parseRoute
@@ -89,12 +93,28 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusNotFound, "repository not found")
 		return
 	}
-	// 4. git http-backend does the rest.
+	// 4. git http-backend, or a single file, does the rest.
+	if rt.raw {
+		h.serveRaw(w, r, rt)
+		return
+	}
 	h.serveGit(w, r, rt, p)
 }
 
-// parseRoute accepts only the four smart-HTTP endpoints. On refusal it
-// returns a status and a message (for 405, the allowed method).
+// allowed reports whether p may perform verb on the team's repositories:
+// its role in the team allows it, or p is a Backstage service reading.
+// Backstage's backend holds the key that signs any user's token, so letting
+// its services read adds nothing it could not already do; it is what lets
+// the catalog read a project's catalog-info.yaml without a user behind it.
+func allowed(p identity.Principal, verb identity.Verb, m identity.Membership) bool {
+	if verb == identity.VerbRead && p.Kind == identity.KindBackstageService {
+		return true
+	}
+	return p.Can(verb, m)
+}
+
+// parseRoute accepts only the four smart-HTTP endpoints and raw files. On
+// refusal it returns a status and a message (for 405, the allowed methods).
 func parseRoute(r *http.Request) (route, int, string) {
 	rest, ok := strings.CutPrefix(r.URL.Path, "/git/")
 	parts := strings.SplitN(rest, "/", 3)
@@ -104,6 +124,13 @@ func parseRoute(r *http.Request) (route, int, string) {
 	rt := route{team: parts[0], project: strings.TrimSuffix(parts[1], ".git"), tail: parts[2]}
 	if !validName(rt.team) || !validName(rt.project) {
 		return route{}, http.StatusBadRequest, "team and project must be DNS labels: 2–63 lowercase letters, digits and '-', starting with a letter"
+	}
+	if raw, ok := strings.CutPrefix(rt.tail, "raw/"); ok {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			return route{}, http.StatusMethodNotAllowed, "GET, HEAD"
+		}
+		rt.tail, rt.verb, rt.raw = raw, identity.VerbRead, true
+		return rt, 0, ""
 	}
 	method := http.MethodPost
 	switch rt.tail {
@@ -115,14 +142,14 @@ func parseRoute(r *http.Request) (route, int, string) {
 		case "git-receive-pack":
 			rt.verb = identity.VerbWrite
 		default:
-			return route{}, http.StatusNotFound, "not found: only git's smart HTTP protocol is served"
+			return route{}, http.StatusNotFound, "not found: only git's smart HTTP protocol and raw/<ref>/<path> are served"
 		}
 	case "git-upload-pack":
 		rt.verb = identity.VerbRead
 	case "git-receive-pack":
 		rt.verb = identity.VerbWrite
 	default:
-		return route{}, http.StatusNotFound, "not found: only git's smart HTTP protocol is served"
+		return route{}, http.StatusNotFound, "not found: only git's smart HTTP protocol and raw/<ref>/<path> are served"
 	}
 	if r.Method != method {
 		return route{}, http.StatusMethodNotAllowed, method

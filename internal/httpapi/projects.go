@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -23,6 +24,7 @@ type Projects interface {
 	Get(ctx context.Context, p identity.Principal, id string) (project.Project, error)
 	List(ctx context.Context, p identity.Principal, team string, page pagination.Page) ([]project.Project, string, error)
 	Retry(ctx context.Context, p identity.Principal, id string) (project.Project, error)
+	Delete(ctx context.Context, p identity.Principal, id string) (project.Project, error)
 }
 
 // Event streams poll the store at this interval, so they follow a saga run
@@ -67,7 +69,7 @@ func (s *Server) CreateProject(c echo.Context, _ api.CreateProjectParams) error 
 	}
 	p, created, err := s.Projects.Create(c.Request().Context(), principal(c), project.CreateRequest{Team: in.Team, Name: in.Name,
 		Description: deref(in.Description), Template: in.Template, TemplateVersion: deref(in.TemplateVersion), Overrides: o,
-		Quota: quotaIn(in.Quota)})
+		Quota: quotaIn(in.Quota), SCM: string(deref(in.Scm))})
 	if err != nil {
 		return err
 	}
@@ -94,6 +96,16 @@ func (s *Server) RetryProject(c echo.Context, id api.ProjectId) error {
 	if err != nil {
 		return err
 	}
+	return writeJSON(c, http.StatusAccepted, projectOut(p))
+}
+
+// DeleteProject starts undoing a project's saga.
+func (s *Server) DeleteProject(c echo.Context, id api.ProjectId) error {
+	p, err := s.Projects.Delete(c.Request().Context(), principal(c), id)
+	if err != nil {
+		return err
+	}
+	setAuditTarget(c, "projects/"+p.Team+"/"+p.Name)
 	return writeJSON(c, http.StatusAccepted, projectOut(p))
 }
 
@@ -153,7 +165,14 @@ func (s *Server) WatchProject(c echo.Context, id api.ProjectId) error {
 			return nil
 		case <-tick.C:
 		}
+		last := p
 		if p, err = s.Projects.Get(ctx, principal(c), id); err != nil {
+			if last.Status == project.StatusDeleting && errors.Is(err, fault.ErrNotFound) {
+				last.Status = project.StatusDeleted
+				_ = writeEvent(w, "deleted", projectOut(last))
+				_ = rc.Flush()
+				return nil
+			}
 			if ctx.Err() == nil {
 				_, body := toResponse(err, requestID(c), s.log)
 				_ = writeEvent(w, "error", body)
@@ -219,10 +238,11 @@ func stepOut(st project.Step) api.ProjectStep {
 
 func projectOut(p project.Project) api.Project {
 	out := api.Project{Id: p.ID, Team: p.Team, Name: p.Name, Description: strPtr(p.Description), Template: p.Template,
-		TemplateVersion: p.TemplateVersion, Overrides: overridesOut(p.Overrides), Scm: p.SCM, RepoUrl: strPtr(p.RepoURL),
+		TemplateVersion: p.TemplateVersion, Overrides: overridesOut(p.Overrides), Scm: api.ProjectScm(p.SCM), RepoUrl: strPtr(p.RepoURL),
+		WebUrl: strPtr(p.WebURL), CatalogInfoUrl: strPtr(p.CatalogInfoURL),
 		Namespace: strPtr(p.Namespace), EntityRef: strPtr(p.EntityRef), Status: api.ProjectStatus(p.Status),
 		Steps: make([]api.ProjectStep, len(p.Steps)), CreatedBy: p.CreatedBy, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt,
-		Version: p.Version, Quota: quotaOut(p.Quota())}
+		Version: p.Version, Quota: quotaOut(p.Quota)}
 	for i, st := range p.Steps {
 		out.Steps[i] = stepOut(st)
 	}

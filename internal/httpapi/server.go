@@ -68,6 +68,7 @@ type Deps struct {
 	Audit        Audit
 	Lifecycle    LifecycleCatalog
 	Projects     Projects
+	Jobs         Jobs
 	Idempotency  Idempotency
 	Ready        Pinger
 	Log          *slog.Logger

@@ -57,6 +57,10 @@ func (s *slowSaga) Retry(context.Context, identity.Principal, string) (project.P
 	panic("unused")
 }
 
+func (s *slowSaga) Delete(context.Context, identity.Principal, string) (project.Project, error) {
+	panic("unused")
+}
+
 // The event stream outlives the server's WriteTimeout: it moves the write
 // deadline forward as it goes.
 func TestEventStreamOutlivesWriteTimeout(t *testing.T) {

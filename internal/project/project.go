@@ -19,6 +19,12 @@ const (
 	StatusRunning   Status = "running"
 	StatusSucceeded Status = "succeeded"
 	StatusFailed    Status = "failed"
+	// StatusDeleting: the saga runs backwards, undoing what its steps made
+	// (the repository, the namespace); the project's record goes last.
+	StatusDeleting Status = "deleting"
+	// StatusDeleted is never stored: the event stream's last word on a
+	// project whose deletion finished.
+	StatusDeleted Status = "deleted"
 )
 
 // Terminal reports whether the saga has stopped (until a retry).
@@ -34,6 +40,8 @@ const (
 	StepDone    StepStatus = "done"
 	StepSkipped StepStatus = "skipped"
 	StepFailed  StepStatus = "failed"
+	// StepUndone: what the step made was removed (the project is deleting).
+	StepUndone StepStatus = "undone"
 )
 
 // Finished reports whether the step needs no more work.
@@ -50,8 +58,13 @@ const (
 // StepNames lists the saga's steps in order.
 var StepNames = []string{StepRepository, StepNamespace, StepBinding, StepCatalog}
 
-// SCMLocal is the built-in provider: bare repositories served by mlportal.
-const SCMLocal = "local"
+// Repository hosts (SCM providers).
+const (
+	// SCMLocal is the built-in provider: bare repositories served by mlportal.
+	SCMLocal = "local"
+	// SCMGitHub is github.com or GitHub Enterprise.
+	SCMGitHub = "github"
+)
 
 // Step is one step of a project's saga.
 type Step struct {
@@ -64,9 +77,8 @@ type Step struct {
 	Error string `json:"error,omitempty"`
 	// Detail is what the step made, e.g. the namespace or the commit.
 	Detail string `json:"detail,omitempty"`
-	// Quota is, on the namespace step, the project's quota: the step
-	// applies it, and in local mode this record is what mlportal enforces.
-	// (It lives here because the steps are stored whole.)
+	// Quota is where projects recorded before schema v3 kept their quota
+	// (on the namespace step); it is only read, into Project.Quota.
 	Quota *Quota `json:"quota,omitempty"`
 }
 
@@ -79,15 +91,21 @@ type Project struct {
 	Template        string // lifecycle template name
 	TemplateVersion string // resolved version
 	Overrides       lifecycle.Overrides
-	SCM             string
-	RepoURL         string
-	Namespace       string
-	EntityRef       string // the Backstage System, e.g. system:default/churn
-	Status          Status
-	Steps           []Step
-	CreatedBy       string
-	CreatedAt       time.Time
-	UpdatedAt       time.Time
+	SCM             string // SCMLocal or SCMGitHub
+	RepoURL         string // the clone URL
+	WebURL          string // where people browse the repository
+	// CatalogInfoURL is the catalog-info.yaml Backstage's catalog:register reads.
+	CatalogInfoURL string
+	// Quota is the namespace's quota: the namespace step applies it; in
+	// local mode this record is what mlportal enforces.
+	Quota     Quota
+	Namespace string
+	EntityRef string // the Backstage System, e.g. system:default/churn
+	Status    Status
+	Steps     []Step
+	CreatedBy string
+	CreatedAt time.Time
+	UpdatedAt time.Time
 	// Version increases on every change.
 	Version int64
 }
@@ -102,22 +120,11 @@ func (p *Project) Step(name string) *Step {
 	return nil
 }
 
-// Quota returns the project's recorded quota (zero if none was recorded).
-func (p Project) Quota() Quota {
-	if st := p.Step(StepNamespace); st != nil && st.Quota != nil {
-		return *st.Quota
-	}
-	return Quota{}
-}
-
 // Clone returns a deep copy.
 func (p Project) Clone() Project {
 	p.Steps = append([]Step(nil), p.Steps...)
 	for i := range p.Steps {
-		if q := p.Steps[i].Quota; q != nil {
-			c := *q
-			p.Steps[i].Quota = &c
-		}
+		p.Steps[i].Quota = nil // only ever read from old records, into p.Quota
 	}
 	return p
 }
@@ -130,6 +137,8 @@ type CreateRequest struct {
 	Template        string
 	TemplateVersion string // "" = the latest
 	Overrides       lifecycle.Overrides
+	// SCM is the repository host; "" is the server's default.
+	SCM string
 	// Quota is the namespace's quota; nil or empty fields take the
 	// configured default (mlportal.projects.defaultQuota).
 	Quota *QuotaRequest
@@ -146,6 +155,14 @@ type Repository interface {
 	ListProjects(ctx context.Context, team, after string, limit int) ([]Project, error)
 	ListUnfinishedProjects(ctx context.Context) ([]Project, error)
 	UpdateProject(ctx context.Context, p Project, ifVersion int64) error
+	// DeleteProject removes the record (the end of a deletion).
+	DeleteProject(ctx context.Context, id string) error
+	// LeaseProject makes owner the only runner of the project's saga until
+	// `until` if nobody else holds an unexpired lease at now; it reports
+	// whether owner holds it. Owner renews by calling it again.
+	LeaseProject(ctx context.Context, id, owner string, now, until time.Time) (bool, error)
+	// ReleaseProject ends owner's lease, if owner holds it.
+	ReleaseProject(ctx context.Context, id, owner string) error
 }
 
 var nameRE = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)

@@ -33,6 +33,12 @@ type Option func(*Service)
 // (mlportal.projects.defaultQuota).
 func WithDefaultQuota(q Quota) Option { return func(s *Service) { s.defaultQuota = q } }
 
+// WithSCMs sets the repository hosts projects may ask for and the one they
+// get by default (mlportal.scm); without it only SCMLocal exists.
+func WithSCMs(def string, available ...string) Option {
+	return func(s *Service) { s.defaultSCM, s.scms = def, available }
+}
+
 // Teams is what the service needs of the team directory: membership for
 // authorization and the team itself for its GPU quota.
 type Teams interface {
@@ -160,7 +166,7 @@ func (s *Service) heldGPUs(ctx context.Context, teamName, except string) (map[st
 		}
 		for _, p := range ps {
 			if p.Name != except {
-				held[p.Name] = p.Quota().GPUs
+				held[p.Name] = p.Quota.GPUs
 			}
 		}
 		if len(ps) < 500 {

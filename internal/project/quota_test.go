@@ -91,11 +91,11 @@ func TestCreateEnforcesTheTeamCeiling(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (project.Quota{GPUs: 5, CPU: "16", Memory: "32Gi"}); p.Quota() != want {
-		t.Errorf("quota = %+v, want %+v (absent fields from the default)", p.Quota(), want)
+	if want := (project.Quota{GPUs: 5, CPU: "16", Memory: "32Gi"}); p.Quota != want {
+		t.Errorf("quota = %+v, want %+v (absent fields from the default)", p.Quota, want)
 	}
-	if stored, _ := f.store.GetProject(t.Context(), p.ID); stored.Quota() != p.Quota() {
-		t.Errorf("stored quota = %+v, want %+v", stored.Quota(), p.Quota())
+	if stored, _ := f.store.GetProject(t.Context(), p.ID); stored.Quota != p.Quota {
+		t.Errorf("stored quota = %+v, want %+v", stored.Quota, p.Quota)
 	}
 	if _, created, err := svc.Create(t.Context(), alice, req("fraud", "churn", &project.QuotaRequest{GPUs: gpus(5), CPU: "16"})); err != nil || created {
 		t.Errorf("same request again = %v, %v; want the existing project (its own GPUs do not count twice)", created, err)
@@ -157,6 +157,8 @@ func TestNamespaceStepAppliesTheProjectQuota(t *testing.T) {
 
 // quotaNamespaces records the quota Ensure is asked to apply.
 type quotaNamespaces func(project.Quota)
+
+func (n quotaNamespaces) Delete(context.Context, string, string) error { return nil }
 
 func (n quotaNamespaces) Ensure(_ context.Context, team, name string, q project.Quota) (string, error) {
 	n(q)

@@ -23,32 +23,45 @@ import (
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-// fakeRepos stands in for gitserver.Store, which has its own tests against
-// real git; it records the repositories made.
+// fakeRepos stands in for the SCM providers, which have their own tests
+// against real git and GitHub's API description; it records the
+// repositories made and deleted.
 type fakeRepos struct {
-	mu      sync.Mutex
-	created map[string]int // team/project → Create calls
-	files   map[string][]byte
+	mu        sync.Mutex
+	created   map[string]int // team/project → Ensure calls
+	deleted   map[string]int // team/project → Delete calls
+	files     map[string][]byte
+	spec      project.RepoSpec
+	deleteErr error
 }
 
-func (f *fakeRepos) Create(_ context.Context, team, name string, files map[string][]byte, _, _ string) (string, error) {
+func (f *fakeRepos) Ensure(_ context.Context, spec project.RepoSpec) (project.Repo, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.created[team+"/"+name]++
-	f.files = files
-	return "0123456789abcdef0123", nil
+	f.created[spec.Team+"/"+spec.Project]++
+	f.files, f.spec = spec.Files, spec
+	url := "http://mlportal.test/git/" + spec.Team + "/" + spec.Project + ".git"
+	return project.Repo{CloneURL: url, WebURL: url, CatalogInfoURL: url + "/raw/main/catalog-info.yaml", Commit: "0123456789abcdef0123"}, nil
 }
 
-func (f *fakeRepos) CloneURL(base, team, name string) string {
-	return base + "/git/" + team + "/" + name + ".git"
+func (f *fakeRepos) Delete(_ context.Context, team, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.deleteErr != nil {
+		return f.deleteErr
+	}
+	f.deleted[team+"/"+name]++
+	return nil
 }
 
-// namespaces calls fn on every Ensure.
+// namespaces calls fn on every Ensure; Delete succeeds.
 type namespaces func(ctx context.Context, team, name string) (string, error)
 
 func (n namespaces) Ensure(ctx context.Context, team, name string, _ project.Quota) (string, error) {
 	return n(ctx, team, name)
 }
+
+func (n namespaces) Delete(context.Context, string, string) error { return nil }
 
 type memberships map[string]team.Team
 
@@ -91,13 +104,18 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{store: st, repos: &fakeRepos{created: map[string]int{}}, catalog: cat,
+	return &fixture{store: st, repos: &fakeRepos{created: map[string]int{}, deleted: map[string]int{}}, catalog: cat,
 		clock: clock.NewFake(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC))}
 }
 
 func (f *fixture) runner(ns project.Namespaces) *project.Runner {
-	return project.NewRunner(project.RunnerConfig{Repo: f.store, Teams: teams, Templates: f.catalog, Repos: f.repos,
-		Namespaces: ns, Skeleton: skeleton, BaseURL: "http://mlportal.test", Clock: f.clock, Log: quiet})
+	return f.runnerOwned("runner-a", ns)
+}
+
+func (f *fixture) runnerOwned(owner string, ns project.Namespaces) *project.Runner {
+	return project.NewRunner(project.RunnerConfig{Repo: f.store, Teams: teams, Templates: f.catalog,
+		SCMs: map[string]project.SCM{project.SCMLocal: f.repos}, Namespaces: ns, Skeleton: skeleton,
+		BaseURL: "http://mlportal.test", Clock: f.clock, Log: quiet, Owner: owner})
 }
 
 // noRun is an Enqueuer that runs nothing: tests drive the runner themselves.

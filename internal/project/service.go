@@ -6,6 +6,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/mlportal/mlportal/internal/clock"
@@ -46,6 +48,8 @@ type Service struct {
 	clock        clock.Clock
 	newID        func() string
 	defaultQuota Quota
+	defaultSCM   string
+	scms         []string
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex // team → held while checking its ceiling and recording a project
@@ -57,7 +61,7 @@ func NewService(repo Repository, teams Teams, templates Templates, runner Enqueu
 		newID = NewID
 	}
 	s := &Service{repo: repo, teams: teams, templates: templates, runner: runner, clock: clk, newID: newID,
-		defaultQuota: DefaultQuota, locks: map[string]*sync.Mutex{}}
+		defaultQuota: DefaultQuota, defaultSCM: SCMLocal, scms: []string{SCMLocal}, locks: map[string]*sync.Mutex{}}
 	for _, o := range opts {
 		o(s)
 	}
@@ -87,7 +91,15 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, req CreateRe
 	if !p.Can(identity.VerbWrite, m) {
 		return Project{}, false, fault.Denied("creating a project in team %q needs the member role in it (or platform admin)", req.Team)
 	}
-	if errs := req.validate(); len(errs) > 0 {
+	if req.SCM == "" {
+		req.SCM = s.defaultSCM
+	}
+	errs := req.validate()
+	if !slices.Contains(s.scms, req.SCM) {
+		errs = append(errs, fault.Field("scm", "must be one of %s on this server (got %q); ask your platform team to configure mlportal.scm.%s",
+			strings.Join(s.scms, ", "), req.SCM, req.SCM))
+	}
+	if len(errs) > 0 {
 		return Project{}, false, fault.Invalid("the project is not valid", errs...)
 	}
 	tpl, err := s.templates.Get(req.Template, req.TemplateVersion)
@@ -103,14 +115,10 @@ func (s *Service) Create(ctx context.Context, p identity.Principal, req CreateRe
 	quota := req.Quota.resolve(s.defaultQuota)
 	now := s.clock.Now().UTC()
 	prj := Project{ID: s.newID(), Team: req.Team, Name: req.Name, Description: req.Description, Template: tpl.Metadata.Name,
-		TemplateVersion: tpl.Metadata.Version, Overrides: req.Overrides, SCM: SCMLocal, Status: StatusPending,
+		TemplateVersion: tpl.Metadata.Version, Overrides: req.Overrides, SCM: req.SCM, Quota: quota, Status: StatusPending,
 		CreatedBy: p.Subject, CreatedAt: now, UpdatedAt: now, Version: 1}
 	for _, n := range StepNames {
-		st := Step{Name: n, Status: StepPending}
-		if n == StepNamespace {
-			st.Quota = &quota
-		}
-		prj.Steps = append(prj.Steps, st)
+		prj.Steps = append(prj.Steps, Step{Name: n, Status: StepPending})
 	}
 	err = s.record(ctx, prj)
 	if errors.Is(err, fault.ErrAlreadyExists) {
@@ -138,7 +146,7 @@ func (s *Service) record(ctx context.Context, prj Project) error {
 	l := s.teamLock(prj.Team)
 	l.Lock()
 	defer l.Unlock()
-	if err := s.checkQuota(ctx, prj.Team, prj.Name, prj.Quota()); err != nil {
+	if err := s.checkQuota(ctx, prj.Team, prj.Name, prj.Quota); err != nil {
 		return err
 	}
 	return s.repo.CreateProject(ctx, prj)
@@ -147,7 +155,7 @@ func (s *Service) record(ctx context.Context, prj Project) error {
 // sameRequest reports whether a and b were asked for with the same inputs.
 func sameRequest(a, b Project) bool {
 	return a.Team == b.Team && a.Name == b.Name && a.Description == b.Description && a.Template == b.Template &&
-		a.TemplateVersion == b.TemplateVersion && reflect.DeepEqual(a.Overrides, b.Overrides) && a.Quota() == b.Quota()
+		a.TemplateVersion == b.TemplateVersion && reflect.DeepEqual(a.Overrides, b.Overrides) && a.Quota == b.Quota && a.SCM == b.SCM
 }
 
 func (s *Service) templateError(err error, req CreateRequest) error {
@@ -227,4 +235,39 @@ func (s *Service) authorize(ctx context.Context, p identity.Principal, v identit
 		return fault.Denied("this needs the %s verb in team %q", v, team)
 	}
 	return nil
+}
+
+// Delete starts deleting a project: its saga runs backwards, removing the
+// repository and the namespace, and the record goes last (the name is then
+// free again). A project whose saga still runs cannot be deleted until it
+// succeeds or fails; deleting a deleting project returns it unchanged.
+func (s *Service) Delete(ctx context.Context, p identity.Principal, id string) (Project, error) {
+	prj, err := s.repo.GetProject(ctx, id)
+	if err != nil {
+		return Project{}, err
+	}
+	if err := s.authorize(ctx, p, identity.VerbWrite, prj.Team); err != nil {
+		return Project{}, err
+	}
+	switch prj.Status {
+	case StatusDeleting:
+		s.runner.Enqueue(prj.ID)
+		return prj, nil
+	case StatusPending, StatusRunning:
+		return Project{}, fault.New(fault.ErrConflict, "project %s is still being created (%s); wait until it succeeds or fails, then delete it", id, prj.Status)
+	}
+	next := prj.Clone()
+	next.Status = StatusDeleting
+	for i := range next.Steps {
+		if next.Steps[i].Status == StepFailed {
+			next.Steps[i].Error = "" // a deletion starts over from what exists
+		}
+	}
+	next.UpdatedAt = s.clock.Now().UTC()
+	next.Version = prj.Version + 1
+	if err := s.repo.UpdateProject(ctx, next, prj.Version); err != nil {
+		return Project{}, err
+	}
+	s.runner.Enqueue(next.ID)
+	return next, nil
 }

@@ -1,6 +1,7 @@
 // Package testenv is the integration tier's real test environment: a real
 // Kubernetes control plane (etcd, kube-apiserver, kube-controller-manager,
-// kube-scheduler) with kwok-simulated GPU nodes, and a real PostgreSQL.
+// kube-scheduler) with kwok-simulated GPU nodes, a real PostgreSQL and a real
+// S3-compatible server.
 //
 // What it does:
 //   - Kubernetes starts the control plane lazily, once per test binary, from
@@ -10,6 +11,9 @@
 //   - Postgres returns the DSN of a fresh database per test, created on the
 //     server named by MLPORTAL_TEST_POSTGRES_DSN (postgres.sh) and dropped on
 //     cleanup.
+//   - S3 starts a versitygw (an S3-compatible server over a directory) per
+//     call, from the binary versitygw.sh built (make versitygw), with one
+//     empty bucket and random keys; it is killed when the test ends.
 //   - Main, called from TestMain, stops every component when the tests end.
 //     Components run in their own process group with a parent-death signal, so
 //     they also die when the test binary is killed.

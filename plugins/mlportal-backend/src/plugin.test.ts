@@ -14,9 +14,17 @@ import {
   TestBackend,
 } from '@backstage/backend-test-utils';
 import request from 'supertest';
+import {
+  MlportalClientService,
+  mlportalClientServiceRef,
+} from '@mlportal/plugin-mlportal-node';
+import {
+  freePort,
+  MlportalServer,
+  startMlportalServer,
+} from '@mlportal/plugin-mlportal-node/testUtils';
 import { mlportalPlugin } from './plugin';
-import { MlportalClientService, mlportalClientServiceRef } from './service/clientService';
-import { freePort, MlportalServer, startMlportalServer } from './__testUtils__/mlportalServer';
+import { mlportalClientServiceFactory } from './service/clientService';
 
 /** The catalog's view of the test users: who owns what, as the userInfo service tells it. */
 const OWNERSHIP: Record<string, string[]> = {
@@ -56,6 +64,7 @@ async function startBackend(mlportal: { baseUrl: string; privateKey: string }) {
   return startTestBackend({
     features: [
       mlportalPlugin,
+      mlportalClientServiceFactory,
       probePlugin,
       userInfo,
       // As in a real backend: a request without credentials has none.

@@ -16,13 +16,12 @@ import {
 } from '@backstage/plugin-scaffolder-node';
 import { createMockActionContext } from '@backstage/plugin-scaffolder-node-test-utils';
 import { MlportalApiClient } from '@mlportal/plugin-mlportal-common';
-// The backend plugin's helper that spawns a real `mlportal serve`, shared rather than copied;
-// it is test code, not part of that package's API.
-// eslint-disable-next-line @backstage/no-forbidden-package-imports
-import {
-  MlportalServer,
-  startMlportalServer,
-} from '@mlportal/plugin-mlportal-backend/src/__testUtils__/mlportalServer';
+// The mlportal.client service the module needs; in an app, installing the mlportal
+// backend plugin package provides it, as here. Test composition only: the module's
+// own code depends on @mlportal/plugin-mlportal-node.
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports
+import { mlportalClientServiceFactory } from '@mlportal/plugin-mlportal-backend';
+import { MlportalServer, startMlportalServer } from '@mlportal/plugin-mlportal-node/testUtils';
 import { scaffolderModuleMlportal } from './module';
 
 /** The catalog's view of the test user: alice is in the fraud group. */
@@ -58,6 +57,7 @@ describe('scaffolder module mlportal against a real mlportal server', () => {
       extensionPoints: [[scaffolderActionsExtensionPoint, { addActions: (...a) => actions.push(...a) }]],
       features: [
         scaffolderModuleMlportal,
+        mlportalClientServiceFactory,
         userInfo,
         mockServices.rootConfig.factory({
           data: {
@@ -114,8 +114,11 @@ describe('scaffolder module mlportal against a real mlportal server', () => {
     await action.handler(ctx as any);
 
     const outputs = outputsOf(ctx as any);
+    const repoUrl = `${server.publicBaseUrl}/git/fraud/churn-model.git`;
     expect(outputs).toEqual({
-      repoUrl: `${server.baseUrl.replace('127.0.0.1', 'localhost')}/git/fraud/churn-model.git`,
+      repoUrl,
+      webUrl: repoUrl,
+      catalogInfoUrl: `${repoUrl}/raw/main/catalog-info.yaml`,
       entityRef: 'system:default/churn-model',
       namespace: '',
       projectId: expect.stringMatching(/^prj_/),

@@ -1,6 +1,6 @@
 import { coreServices, createBackendModule } from '@backstage/backend-plugin-api';
 import { scaffolderActionsExtensionPoint } from '@backstage/plugin-scaffolder-node';
-import { mlportalClientServiceRef } from '@mlportal/plugin-mlportal-backend';
+import { mlportalClientServiceRef } from '@mlportal/plugin-mlportal-node';
 import { createMlportalProjectCreateAction } from './actions/projectCreate';
 
 /**

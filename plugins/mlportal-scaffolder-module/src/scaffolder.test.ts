@@ -12,39 +12,31 @@ import {
   startTestBackend,
   TestBackend,
 } from '@backstage/backend-test-utils';
-import { Entity, stringifyEntityRef } from '@backstage/catalog-model';
-import { catalogServiceMock } from '@backstage/plugin-catalog-node/testUtils';
+import { Entity } from '@backstage/catalog-model';
+import catalogPlugin from '@backstage/plugin-catalog-backend';
+import catalogModuleTemplateKind from '@backstage/plugin-catalog-backend-module-scaffolder-entity-model';
 import scaffolderPlugin from '@backstage/plugin-scaffolder-backend';
 import { MlportalApiClient } from '@mlportal/plugin-mlportal-common';
-// The backend plugin's helper that spawns a real `mlportal serve`, shared rather than copied;
-// it is test code, not part of that package's API.
-// eslint-disable-next-line @backstage/no-forbidden-package-imports
-import {
-  MlportalServer,
-  startMlportalServer,
-} from '@mlportal/plugin-mlportal-backend/src/__testUtils__/mlportalServer';
+// The mlportal backend plugin package, installed next to the module as in an app: it
+// provides the mlportal.client service and the URL reader the catalog reads the
+// project's catalog-info.yaml with. Test composition only: the module's own code
+// depends on @mlportal/plugin-mlportal-node.
+// eslint-disable-next-line @backstage/no-mixed-plugin-imports
+import mlportalBackend from '@mlportal/plugin-mlportal-backend';
+import { MlportalServer, startMlportalServer } from '@mlportal/plugin-mlportal-node/testUtils';
 import request from 'supertest';
 import { parse } from 'yaml';
 import { DNS_LABEL } from './actions/input';
 import { scaffolderModuleMlportal } from './module';
 
 /**
- * The real scaffolder backend with this module, running the real template
+ * The real scaffolder and catalog backends with this module and the mlportal
+ * backend plugin, running the real template
  * (scaffolder-templates/ml-project/template.yaml) against a real `mlportal serve`.
- * The catalog is an in-memory stand-in holding the template and the users.
+ * The catalog holds the template from a file location, as an app's config would.
  */
 const TEMPLATE_FILE = path.resolve(__dirname, '../../../scaffolder-templates/ml-project/template.yaml');
 const template = parse(fs.readFileSync(TEMPLATE_FILE, 'utf8')) as Entity;
-
-const entities: Record<string, Entity> = {
-  'template:default/ml-project': template,
-  'user:default/alice': {
-    apiVersion: 'backstage.io/v1alpha1',
-    kind: 'User',
-    metadata: { name: 'alice', namespace: 'default' },
-    spec: { memberOf: ['fraud'] },
-  },
-};
 
 const userInfo = createServiceFactory({
   service: coreServices.userInfo,
@@ -69,14 +61,28 @@ const values = {
 
 const alice = mockCredentials.user.header('user:default/alice');
 
-describe('the ml-project template in a real scaffolder backend', () => {
+/** Polls until check returns a value; fails with what it last saw after the deadline. */
+async function eventually<T>(what: string, check: () => Promise<T | undefined>, seconds = 60): Promise<T> {
+  const deadline = Date.now() + seconds * 1000;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${seconds} s`);
+    await new Promise(resolve => setTimeout(resolve, 200));
+  }
+}
+
+describe('the ml-project template in real scaffolder and catalog backends', () => {
   let server: MlportalServer;
   let backend: TestBackend;
-  const addLocation = jest.fn(async (location: { type: string; target: string }) => ({
-    location: { id: 'loc-1', ...location },
-    entities: [],
-    exists: false,
-  }));
+
+  /** The catalog's entity, or undefined while it has none by that ref. */
+  async function entity(kind: string, name: string): Promise<Entity | undefined> {
+    const res = await request(backend.server)
+      .get(`/api/catalog/entities/by-name/${kind}/default/${name}`)
+      .set('Authorization', alice);
+    return res.status === 200 ? (res.body as Entity) : undefined;
+  }
 
   beforeAll(async () => {
     server = await startMlportalServer();
@@ -90,25 +96,30 @@ describe('the ml-project template in a real scaffolder backend', () => {
     });
     backend = await startTestBackend({
       features: [
+        catalogPlugin,
+        catalogModuleTemplateKind,
         scaffolderPlugin,
         scaffolderModuleMlportal,
+        mlportalBackend,
         userInfo,
-        catalogServiceMock.mock({
-          getEntityByRef: async (ref: any) =>
-            entities[(typeof ref === 'string' ? ref : stringifyEntityRef(ref)).toLocaleLowerCase('en-US')],
-          addLocation: addLocation as any,
-        }).factory,
         mockServices.rootConfig.factory({
           data: {
             backend: { baseUrl: 'http://localhost:7007' },
+            catalog: {
+              // mlportal projects register a System and a Component.
+              rules: [{ allow: ['Component', 'System', 'API', 'Resource', 'Location'] }],
+              locations: [{ type: 'file', target: TEMPLATE_FILE, rules: [{ allow: ['Template'] }] }],
+            },
             mlportal: {
-              server: { baseUrl: server.baseUrl },
+              // Repository URLs start with the public URL; the backend reaches the server directly.
+              server: { baseUrl: server.publicBaseUrl },
               backstage: { baseUrl: server.baseUrl, privateKey: server.privateKeyPem },
             },
           },
         }),
       ],
     });
+    await eventually('the template in the catalog', () => entity('template', 'ml-project'));
   }, 120_000);
 
   afterAll(async () => {
@@ -139,7 +150,7 @@ describe('the ml-project template in a real scaffolder backend', () => {
       expect.arrayContaining([
         expect.objectContaining({
           title: 'Repository',
-          url: `${server.baseUrl}/git/fraud/fraud-detector.git`,
+          url: `${server.publicBaseUrl}/git/fraud/fraud-detector.git`,
         }),
         expect.objectContaining({ entityRef: 'system:default/fraud-detector' }),
       ]),
@@ -170,7 +181,7 @@ describe('the ml-project template in a real scaffolder backend', () => {
     expect(text).toContain('repoHost \\"github\\" is not yet available');
   }, 60_000);
 
-  it('runs the template as alice: the project is made, its steps are in the task log', async () => {
+  it('runs the template as alice: the project is made and its System lands in the catalog', async () => {
     const created = await request(backend.server)
       .post('/api/scaffolder/v2/tasks')
       .set('Authorization', alice)
@@ -178,13 +189,12 @@ describe('the ml-project template in a real scaffolder backend', () => {
     expect(created.status).toBe(201);
     const taskId = created.body.id;
 
-    let task: any;
-    const deadline = Date.now() + 60_000;
-    do {
-      await new Promise(resolve => setTimeout(resolve, 200));
-      task = (await request(backend.server).get(`/api/scaffolder/v2/tasks/${taskId}`).set('Authorization', alice))
-        .body;
-    } while (!['completed', 'failed', 'cancelled'].includes(task.status) && Date.now() < deadline);
+    const task = await eventually('the task to finish', async () => {
+      const res = await request(backend.server)
+        .get(`/api/scaffolder/v2/tasks/${taskId}`)
+        .set('Authorization', alice);
+      return ['completed', 'failed', 'cancelled'].includes(res.body.status) ? res.body : undefined;
+    });
 
     const events = (
       await request(backend.server).get(`/api/scaffolder/v2/tasks/${taskId}/events`).set('Authorization', alice)
@@ -211,9 +221,29 @@ describe('the ml-project template in a real scaffolder backend', () => {
       createdBy: 'user:default/alice',
       quota: expect.objectContaining({ gpus: 1 }),
     });
-    expect(addLocation).toHaveBeenCalledWith(
-      { type: 'url', target: `${items[0].repoUrl}/catalog-info.yaml` },
-      expect.anything(),
+    const catalogInfoUrl = `${items[0].repoUrl}/raw/main/catalog-info.yaml`;
+    expect(log).toContain(`Registering ${catalogInfoUrl} in the catalog`);
+
+    // The links the person sees at the end.
+    const completion = events.find(e => e.type === 'completion');
+    expect(completion?.body?.output?.links).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ title: 'Repository', url: items[0].repoUrl }),
+        expect.objectContaining({ entityRef: 'system:default/fraud-detector' }),
+      ]),
     );
-  }, 90_000);
+
+    // The catalog read catalog-info.yaml from mlportal's git server: the System and its Component.
+    const system = await eventually('the System in the catalog', () => entity('system', 'fraud-detector'));
+    expect(system.metadata.annotations).toMatchObject({
+      'backstage.io/managed-by-location': `url:${catalogInfoUrl}`,
+      'mlportal.io/project': 'fraud-detector',
+      'mlportal.io/team': 'fraud',
+    });
+    expect(system.spec?.owner).toBe('group:default/fraud');
+    const component = await eventually('the Component in the catalog', () =>
+      entity('component', 'fraud-detector-training'),
+    );
+    expect(component.spec?.system).toBe('fraud-detector');
+  }, 120_000);
 });

@@ -1,24 +1,17 @@
 import {
   coreServices,
   createServiceFactory,
-  createServiceRef,
   UserInfoService,
 } from '@backstage/backend-plugin-api';
 import { MlportalApiClient } from '@mlportal/plugin-mlportal-common';
+import {
+  mlportalClientServiceRef,
+  type MlportalClientService,
+  type MlportalPrincipal,
+} from '@mlportal/plugin-mlportal-node';
 import { readMlportalBackendSettings } from './config';
-import { resolvePrincipal, UserOrServiceCredentials } from './principal';
-import { MlportalIdentityTokenIssuer, MlportalPrincipal } from './tokenIssuer';
-
-/**
- * Calls the mlportal Go API as a given Backstage principal, for other backend
- * plugins and modules (scaffolder actions, catalog providers).
- */
-export interface MlportalClientService {
-  /** A client acting as the principal of the credentials (a user or a service). */
-  forCredentials(credentials: UserOrServiceCredentials): Promise<MlportalApiClient>;
-  /** A client acting as an already resolved principal. */
-  forPrincipal(principal: MlportalPrincipal): MlportalApiClient;
-}
+import { resolvePrincipal } from './principal';
+import { MlportalIdentityTokenIssuer } from './tokenIssuer';
 
 /** Options of {@link createMlportalClientService}. */
 export interface MlportalClientServiceOptions {
@@ -48,29 +41,20 @@ export function createMlportalClientService(
 }
 
 /**
- * The `mlportal.client` service: inject it into a backend plugin or module to
- * call the Go API as a user or service; it reads the same `mlportal.backstage`
- * configuration as the mlportal backend plugin.
- *
- * @example
- *   deps: { mlportal: mlportalClientServiceRef, auth: coreServices.auth }
- *   const client = await mlportal.forCredentials(await auth.getOwnServiceCredentials());
- *   await client.listTeams();
+ * The implementation of the `mlportal.client` service
+ * (`mlportalClientServiceRef` of @mlportal/plugin-mlportal-node): calls the Go
+ * API as the given principal with tokens signed with `mlportal.backstage.privateKey`.
+ * The package's default export installs it with the plugin.
  */
-export const mlportalClientServiceRef = createServiceRef<MlportalClientService>({
-  id: 'mlportal.client',
-  scope: 'plugin',
-  defaultFactory: async service =>
-    createServiceFactory({
-      service,
-      deps: { config: coreServices.rootConfig, userInfo: coreServices.userInfo },
-      factory({ config, userInfo }) {
-        const settings = readMlportalBackendSettings(config);
-        return createMlportalClientService({
-          baseUrl: settings.baseUrl,
-          issuer: new MlportalIdentityTokenIssuer(settings),
-          userInfo,
-        });
-      },
-    }),
+export const mlportalClientServiceFactory = createServiceFactory({
+  service: mlportalClientServiceRef,
+  deps: { config: coreServices.rootConfig, userInfo: coreServices.userInfo },
+  factory({ config, userInfo }) {
+    const settings = readMlportalBackendSettings(config);
+    return createMlportalClientService({
+      baseUrl: settings.baseUrl,
+      issuer: new MlportalIdentityTokenIssuer(settings),
+      userInfo,
+    });
+  },
 });

@@ -1,15 +1,8 @@
+import type { UserInfoService } from '@backstage/backend-plugin-api';
 import type {
-  BackstageCredentials,
-  BackstageServicePrincipal,
-  BackstageUserPrincipal,
-  UserInfoService,
-} from '@backstage/backend-plugin-api';
-import type { MlportalPrincipal } from './tokenIssuer';
-
-/** Credentials of a user or a service, as `httpAuth.credentials(req, { allow: ['user', 'service'] })` gives. */
-export type UserOrServiceCredentials = BackstageCredentials<
-  BackstageUserPrincipal | BackstageServicePrincipal
->;
+  MlportalPrincipal,
+  UserOrServiceCredentials,
+} from '@mlportal/plugin-mlportal-node';
 
 /**
  * The principal the Go API is called as: a user with its ownership entity refs

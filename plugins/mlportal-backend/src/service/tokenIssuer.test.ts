@@ -1,5 +1,6 @@
 import { generateKeyPairSync, verify } from 'node:crypto';
-import { MlportalIdentityTokenIssuer, MlportalPrincipal } from './tokenIssuer';
+import type { MlportalPrincipal } from '@mlportal/plugin-mlportal-node';
+import { MlportalIdentityTokenIssuer } from './tokenIssuer';
 
 const { publicKey, privateKey } = generateKeyPairSync('ed25519');
 

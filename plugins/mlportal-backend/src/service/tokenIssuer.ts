@@ -7,21 +7,7 @@ import {
   MlportalTokenClaims,
   MlportalTokenHeader,
 } from '@mlportal/plugin-mlportal-common';
-
-/** The Backstage principal a token speaks for. */
-export type MlportalPrincipal =
-  | {
-      kind: 'user';
-      /** `user:default/alice` */
-      userEntityRef: string;
-      /** The user's ownership entity refs: itself and its groups. */
-      ownershipEntityRefs: string[];
-    }
-  | {
-      kind: 'service';
-      /** The service subject, `plugin:scaffolder`. */
-      subject: string;
-    };
+import type { MlportalPrincipal } from '@mlportal/plugin-mlportal-node';
 
 /** Options of {@link MlportalIdentityTokenIssuer}. */
 export interface MlportalIdentityTokenIssuerOptions {

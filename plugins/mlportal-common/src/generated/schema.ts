@@ -255,7 +255,15 @@ export interface paths {
         get: operations["getProject"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a project, undoing its saga (team members).
+         * @description The saga runs backwards: the namespace (with everything in it) and the repository that
+         *     mlportal made are deleted, then the project's record, which frees its name. The project is
+         *     `deleting` until then (follow it with the events stream; it ends when the project is gone).
+         *     A project still being created is 409: wait until it succeeds or fails. If undoing a step
+         *     fails, the project becomes `failed` with that step's error; deleting again continues.
+         */
+        delete: operations["deleteProject"];
         options?: never;
         head?: never;
         patch?: never;
@@ -294,9 +302,94 @@ export interface paths {
          * @description A `text/event-stream`: one `step` event (data: a `ProjectStep` as JSON) for each step as it
          *     stands when the stream opens and at every later transition, then one `done` event (data:
          *     the `Project`) when the saga has succeeded or failed, after which the server closes the
-         *     stream. Works against any replica: the stream follows the stored project.
+         *     stream. For a deleting project the stream ends with one `deleted` event (data: the
+         *     `Project` as last seen, status `deleted`) once it is gone. Works against any replica: the
+         *     stream follows the stored project.
          */
         get: operations["watchProject"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Jobs by id, optionally of one team, project or state. */
+        get: operations["listJobs"];
+        put?: never;
+        /**
+         * Submit a training or batch job to the GPU scheduler (team members).
+         * @description Fields left out take the defaults of the project's lifecycle template (image, command,
+         *     resources, timeout, retries, preemptible). The job is queued at once (201); the scheduler
+         *     admits it when its team's quota and the cluster allow, and its `reason` says why it waits.
+         *     A job that could never run (more GPUs than the team may ever hold) is 422 on `gpus`.
+         *     The job gets `MLFLOW_TRACKING_URI`, `MLFLOW_RUN_ID`, `MLFLOW_TRACKING_TOKEN`,
+         *     `MLPORTAL_CHECKPOINT_DIR` and `MLPORTAL_JOB_ID` in its environment.
+         */
+        post: operations["submitJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{jobId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                jobId: components["parameters"]["JobId"];
+            };
+            cookie?: never;
+        };
+        /** One job, where it stands and why. */
+        get: operations["getJob"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{jobId}/cancel": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                jobId: components["parameters"]["JobId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Cancel a job (team members); a running job gets SIGTERM and its grace period. */
+        post: operations["cancelJob"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/jobs/{jobId}/logs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                jobId: components["parameters"]["JobId"];
+            };
+            cookie?: never;
+        };
+        /** The job's output (every replica), optionally followed until it ends. */
+        get: operations["getJobLogs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -553,6 +646,11 @@ export interface components {
             templateVersion?: string;
             overrides?: components["schemas"]["ProjectOverrides"];
             quota?: components["schemas"]["ProjectQuota"];
+            /**
+             * @description The repository host: `local` (served by mlportal at /git/) or `github` (when `mlportal.scm.github` is configured). Absent: `mlportal.scm.default`.
+             * @enum {string}
+             */
+            scm?: "local" | "github";
         };
         /** @description What a project's namespace may request in all. On create, absent fields take `mlportal.projects.defaultQuota`, and the GPUs of all the team's projects together may not exceed the team's ceiling (the sum of its `gpuQuota` nominal + borrowingLimit, or the default quota's GPUs for a team without `gpuQuota`): 422 on `quota.gpus`. */
         ProjectQuota: {
@@ -588,7 +686,7 @@ export interface components {
             /** @enum {string} */
             name: "repository" | "namespace" | "binding" | "catalog";
             /** @enum {string} */
-            status: "pending" | "running" | "done" | "skipped" | "failed";
+            status: "pending" | "running" | "done" | "skipped" | "failed" | "undone";
             attempts: number;
             /** Format: date-time */
             startedAt?: string;
@@ -609,16 +707,26 @@ export interface components {
             templateVersion: string;
             overrides: components["schemas"]["ProjectOverrides"];
             quota?: components["schemas"]["ProjectQuota"];
-            /** @description The repository host: `local` (served by mlportal at /git/). */
-            scm: string;
+            /**
+             * @description The repository host: `local` (served by mlportal at /git/) or `github`.
+             * @enum {string}
+             */
+            scm: "local" | "github";
             /** @description The clone URL, once the repository exists. */
             repoUrl?: string;
+            /** @description Where people browse the repository (GitHub's page; the clone URL for `local`). */
+            webUrl?: string;
+            /** @description The repository's `catalog-info.yaml`, for Backstage's `catalog:register`. */
+            catalogInfoUrl?: string;
             /** @description The project's namespace; empty in local mode. */
             namespace?: string;
             /** @description The Backstage System: `system:default/<name>`. */
             entityRef?: string;
-            /** @enum {string} */
-            status: "pending" | "running" | "succeeded" | "failed";
+            /**
+             * @description `deleted` appears only in the events stream's last event.
+             * @enum {string}
+             */
+            status: "pending" | "running" | "succeeded" | "failed" | "deleting" | "deleted";
             steps: components["schemas"]["ProjectStep"][];
             createdBy: string;
             /** Format: date-time */
@@ -627,6 +735,109 @@ export interface components {
             updatedAt: string;
             /** Format: int64 */
             version: number;
+        };
+        /** @description A job; absent fields take the project's lifecycle template's defaults. */
+        JobSubmit: {
+            /** @description The project's team; absent: the team of a team-scoped token. */
+            team?: components["schemas"]["Name"];
+            /** @description The revision of the project's repository to run: a branch, tag or commit; default the default branch. */
+            ref?: string;
+            project: components["schemas"]["Name"];
+            /** @description DNS-label-like; default `<project>-<random>`. */
+            name?: string;
+            /** @description The container image (Kubernetes executor). */
+            image?: string;
+            command?: string[];
+            /** @description Extra environment variables; `MLPORTAL_*` and `MLFLOW_TRACKING_*` are mlportal's. */
+            env?: {
+                [key: string]: string;
+            };
+            /** @description GPUs per replica. */
+            gpus?: number;
+            /** @description A GPU type such as `a100`, or `any`. */
+            gpuType?: string;
+            /** @description CPU per replica: `8`, `500m`. */
+            cpu?: string;
+            /** @description Memory per replica: `32Gi`. */
+            memory?: string;
+            /** @description Replicas of a distributed job; they start together or not at all. */
+            replicas?: number;
+            /** @description A Go duration: `90m`, `24h`; `0s` = none. */
+            timeout?: string;
+            /** @description Failed attempts run again. */
+            retries?: number;
+            /** @description Cheaper capacity; a preempted job resumes from its last checkpoint. */
+            preemptible?: boolean;
+            /**
+             * @description Default `batch`.
+             * @enum {string}
+             */
+            priority?: "interactive" | "production" | "batch" | "preemptible";
+            /** @description A Go duration; helps the scheduler pack. */
+            estimatedDuration?: string;
+            /** @description Artifact paths the job writes. */
+            outputs?: string[];
+        };
+        Job: {
+            id: string;
+            team: string;
+            project: string;
+            name: string;
+            template?: string;
+            templateVersion?: string;
+            /** @enum {string} */
+            priority: "interactive" | "production" | "batch" | "preemptible";
+            image?: string;
+            command: string[];
+            env?: {
+                [key: string]: string;
+            };
+            gpus: number;
+            /** @description The GPU type; `any` until admitted. */
+            gpuType?: string;
+            cpu: string;
+            memory: string;
+            replicas: number;
+            timeout: string;
+            retries: number;
+            preemptible: boolean;
+            estimatedDuration?: string;
+            outputs?: string[];
+            ref?: string;
+            /** @enum {string} */
+            state: "queued" | "starting" | "running" | "stopping" | "succeeded" | "failed" | "cancelled" | "timed-out";
+            /** @description Why the job waits (what would let it run), or how it ended. */
+            reason: string;
+            /** @description Starts so far. */
+            attempt: number;
+            failures?: number;
+            preemptions?: number;
+            /** @description The current attempt's node per replica. */
+            nodes?: string[];
+            exitCode?: number;
+            /** @description The MLflow experiment of the job's run. */
+            experimentId?: string;
+            /** @description The job's MLflow run (`MLFLOW_RUN_ID`). */
+            runId?: string;
+            artifactUri?: string;
+            /**
+             * Format: double
+             * @description GPU-hours used by every attempt.
+             */
+            gpuHours: number;
+            /** Format: date-time */
+            submittedAt: string;
+            /** Format: date-time */
+            startedAt?: string;
+            /** Format: date-time */
+            finishedAt?: string;
+            createdBy: string;
+            /** Format: int64 */
+            version: number;
+        };
+        JobList: {
+            items: components["schemas"]["Job"][];
+            nextPageToken?: string;
         };
         ProjectList: {
             items: components["schemas"]["Project"][];
@@ -657,6 +868,7 @@ export interface components {
         /** @description The ETag last read; on mismatch the request is refused with 412. */
         IfMatch: string;
         TeamName: components["schemas"]["Name"];
+        JobId: string;
         ProjectId: string;
     };
     requestBodies: never;
@@ -1191,6 +1403,29 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    deleteProject: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                projectId: components["parameters"]["ProjectId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Accepted; the project is deleting. */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Project"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
     retryProject: {
         parameters: {
             query?: never;
@@ -1232,6 +1467,138 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": string;
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    listJobs: {
+        parameters: {
+            query?: {
+                team?: components["schemas"]["Name"];
+                project?: components["schemas"]["Name"];
+                /** @description Only jobs in these states (repeat the parameter, or `active` for every unfinished state). */
+                state?: ("queued" | "starting" | "running" | "stopping" | "succeeded" | "failed" | "cancelled" | "timed-out" | "active")[];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextPageToken` of the previous page. */
+                pageToken?: components["parameters"]["PageToken"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of jobs. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobList"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    submitJob: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a POST safe to retry: the same key with the same body returns the first
+                 *     response; the same key with another body is refused with 422. Keys live 24 hours.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["JobSubmit"];
+            };
+        };
+        responses: {
+            /** @description Queued. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                jobId: components["parameters"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The job. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    cancelJob: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                jobId: components["parameters"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cancelled (queued jobs) or stopping (running ones). */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Job"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getJobLogs: {
+        parameters: {
+            query?: {
+                follow?: boolean;
+            };
+            header?: never;
+            path: {
+                jobId: components["parameters"]["JobId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The output, as it is written. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
                 };
             };
             default: components["responses"]["Error"];

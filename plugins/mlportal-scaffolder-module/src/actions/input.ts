@@ -74,6 +74,15 @@ export const inputSchema = (z: Z) =>
 export const outputSchema = (z: Z) =>
   z.object({
     repoUrl: z.string().describe('The clone URL of the repository.'),
+    webUrl: z
+      .string()
+      .describe('Where people browse the repository; its clone URL when mlportal names no other.'),
+    catalogInfoUrl: z
+      .string()
+      .describe(
+        "The project's catalog-info.yaml on the default branch, for catalog:register " +
+          '(<repoUrl>/raw/main/catalog-info.yaml on mlportal’s git server).',
+      ),
     entityRef: z.string().describe('The Backstage System of the project: system:default/<name>.'),
     namespace: z.string().describe('The Kubernetes namespace; empty in local mode.'),
     projectId: z.string().describe('The mlportal project id (prj_…).'),

@@ -84,6 +84,11 @@ describe('mlportal:project:create dry run', () => {
         'on the local repository host, as user:default/alice',
     );
     expect(ctx.output).toHaveBeenCalledWith('repoUrl', 'http://localhost:8080/git/fraud/churn-model.git');
+    expect(ctx.output).toHaveBeenCalledWith('webUrl', 'http://localhost:8080/git/fraud/churn-model.git');
+    expect(ctx.output).toHaveBeenCalledWith(
+      'catalogInfoUrl',
+      'http://localhost:8080/git/fraud/churn-model.git/raw/main/catalog-info.yaml',
+    );
     expect(ctx.output).toHaveBeenCalledWith('entityRef', 'system:default/churn-model');
     expect(ctx.output).toHaveBeenCalledWith('namespace', 'fraud-churn-model');
     expect(ctx.output).toHaveBeenCalledWith('projectId', 'prj_dry-run');
@@ -161,6 +166,30 @@ describe('mlportal:project:create against a client', () => {
     );
     expect(ctx.output).toHaveBeenCalledWith('namespace', '');
     expect(ctx.output).toHaveBeenCalledWith('projectId', 'prj_1');
+    // A project without webUrl and catalogInfoUrl: derived from repoUrl.
+    expect(ctx.output).toHaveBeenCalledWith('webUrl', 'http://localhost:8080/git/fraud/churn-model.git');
+    expect(ctx.output).toHaveBeenCalledWith(
+      'catalogInfoUrl',
+      'http://localhost:8080/git/fraud/churn-model.git/raw/main/catalog-info.yaml',
+    );
+  });
+
+  it("prefers the project's own webUrl and catalogInfoUrl", async () => {
+    const project = {
+      ...finished('succeeded'),
+      webUrl: 'https://code.example.com/fraud/churn-model',
+      catalogInfoUrl: 'https://code.example.com/fraud/churn-model/raw/trunk/catalog-info.yaml',
+    };
+    const auth = mockServices.auth.mock();
+    auth.isPrincipal.mockReturnValue(true);
+    const action = createMlportalProjectCreateAction({
+      clients: { forCredentials: async () => fakeClient(project) },
+      auth,
+    });
+    const { ctx } = context(valid);
+    await action.handler(ctx as any);
+    expect(ctx.output).toHaveBeenCalledWith('webUrl', project.webUrl);
+    expect(ctx.output).toHaveBeenCalledWith('catalogInfoUrl', project.catalogInfoUrl);
   });
 
   it('falls back to the scaffolder service without an initiator', async () => {

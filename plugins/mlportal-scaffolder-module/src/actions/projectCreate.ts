@@ -1,5 +1,5 @@
 import type { AuthService, BackstageCredentials } from '@backstage/backend-plugin-api';
-import type { UserOrServiceCredentials } from '@mlportal/plugin-mlportal-backend';
+import type { UserOrServiceCredentials } from '@mlportal/plugin-mlportal-node';
 import { createTemplateAction } from '@backstage/plugin-scaffolder-node';
 import type { MlportalApiClient, Project } from '@mlportal/plugin-mlportal-common';
 import { z } from 'zod/v3';
@@ -12,7 +12,7 @@ export const PROJECT_CREATE_ACTION_ID = 'mlportal:project:create';
 /**
  * Where the action gets its mlportal client: acting as the given credentials (the
  * task's initiator), or as the scaffolder itself when there are none. The
- * `mlportal.client` service of @mlportal/plugin-mlportal-backend provides this.
+ * `mlportal.client` service (@mlportal/plugin-mlportal-node) provides this.
  */
 export interface MlportalClients {
   forCredentials(credentials: UserOrServiceCredentials): Promise<MlportalApiClient>;
@@ -34,7 +34,8 @@ export interface ProjectCreateActionOptions {
 /**
  * `mlportal:project:create`: creates an ML project through the mlportal Go API
  * (POST /api/v1/projects) as the task's initiating user, follows its bootstrap
- * saga into the task log and outputs the repository, namespace and System.
+ * saga into the task log and outputs the repository (clone and web URLs), the
+ * address of its catalog-info.yaml, the namespace and the System.
  * The request is checkpointed and carries an Idempotency-Key from the task id,
  * so a retried task resumes the same project instead of creating another.
  * It does not register the catalog entity: the template's `catalog:register` step does.
@@ -75,7 +76,10 @@ export function createMlportalProjectCreateAction(options: ProjectCreateActionOp
             `on the ${input.repoHost} repository host, as ${ctx.user?.ref ?? 'the scaffolder'}`,
         );
         const base = (options.publicBaseUrl ?? 'http://mlportal.invalid').replace(/\/+$/, '');
-        ctx.output('repoUrl', `${base}/git/${team}/${input.name}.git`);
+        const repoUrl = `${base}/git/${team}/${input.name}.git`;
+        ctx.output('repoUrl', repoUrl);
+        ctx.output('webUrl', repoUrl);
+        ctx.output('catalogInfoUrl', defaultCatalogInfoUrl(repoUrl));
         ctx.output('entityRef', `system:default/${input.name}`);
         ctx.output('namespace', `${team}-${input.name}`);
         ctx.output('projectId', 'prj_dry-run');
@@ -118,7 +122,10 @@ export function createMlportalProjectCreateAction(options: ProjectCreateActionOp
       if (!project.repoUrl) {
         throw new Error(`project ${project.name} succeeded without a repository URL`);
       }
+      // A server that predates Project.webUrl and Project.catalogInfoUrl leaves them out.
       ctx.output('repoUrl', project.repoUrl);
+      ctx.output('webUrl', project.webUrl || project.repoUrl);
+      ctx.output('catalogInfoUrl', project.catalogInfoUrl || defaultCatalogInfoUrl(project.repoUrl));
       ctx.output('entityRef', project.entityRef ?? `system:default/${project.name}`);
       ctx.output('namespace', project.namespace ?? '');
       ctx.output('projectId', project.id);
@@ -128,6 +135,14 @@ export function createMlportalProjectCreateAction(options: ProjectCreateActionOp
       );
     },
   });
+}
+
+/**
+ * Where mlportal's git server serves a repository's catalog-info.yaml on its
+ * default branch, for a server that does not name it in the project.
+ */
+export function defaultCatalogInfoUrl(repoUrl: string): string {
+  return `${repoUrl.replace(/\/+$/, '')}/raw/main/catalog-info.yaml`;
 }
 
 type HandlerContext = {

@@ -4,11 +4,17 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { resolvePackagePath } from '@backstage/backend-plugin-api';
 
 /** A real `mlportal serve` process started for a test. */
 export interface MlportalServer {
-  /** `http://127.0.0.1:<port>` */
+  /** `http://127.0.0.1:<port>`: where the server listens. */
   baseUrl: string;
+  /**
+   * `http://localhost:<port>`: the server's external URL as it derives it from its
+   * loopback address, which the repository URLs it hands out start with.
+   */
+  publicBaseUrl: string;
   /** The admin bearer token (MLPORTAL_ADMIN_TOKEN) the server was started with. */
   adminToken: string;
   /** The Ed25519 private key (PKCS#8 PEM) whose public key the server trusts for Backstage tokens. */
@@ -18,7 +24,7 @@ export interface MlportalServer {
   stop(): Promise<void>;
 }
 
-const PACKAGE_DIR = path.resolve(__dirname, '../..');
+const PACKAGE_DIR = resolvePackagePath('@mlportal/plugin-mlportal-node');
 
 /** The mlportal binary: $MLPORTAL_BIN, else bin/mlportal at the repository root (`make build`). */
 export function mlportalBinary(): string {
@@ -122,5 +128,6 @@ export async function startMlportalServer(): Promise<MlportalServer> {
     await new Promise(resolve => setTimeout(resolve, 100));
   }
 
-  return { baseUrl, adminToken, privateKeyPem, output: () => output, stop };
+  const publicBaseUrl = `http://localhost:${port}`;
+  return { baseUrl, publicBaseUrl, adminToken, privateKeyPem, output: () => output, stop };
 }

@@ -1,0 +1,563 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"path"
+	"slices"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/mlportal/mlportal/internal/clock"
+	"github.com/mlportal/mlportal/internal/executor"
+	"github.com/mlportal/mlportal/internal/fault"
+	"github.com/mlportal/mlportal/internal/lifecycle"
+	"github.com/mlportal/mlportal/internal/scheduler"
+	"github.com/mlportal/mlportal/internal/team"
+)
+
+// AllTeams lists every team (their GPU quotas feed the scheduler).
+type AllTeams interface {
+	AllTeams(ctx context.Context) ([]team.Team, error)
+}
+
+// Runs creates the MLflow run a job logs to, so that the job → run → model
+// lineage needs no user code, and ends it with the job.
+type Runs interface {
+	// StartRun creates (or, for the same job, returns) the job's run.
+	StartRun(ctx context.Context, j Job) (experimentID, runID, artifactURI string, err error)
+	// EndRun marks the run FINISHED, FAILED or KILLED after the job's state.
+	EndRun(ctx context.Context, j Job) error
+}
+
+// Credentials issues the token a job calls mlportal (and MLflow) with,
+// scoped to its team, valid for ttl.
+type Credentials interface {
+	JobToken(ctx context.Context, j Job, ttl time.Duration) (string, error)
+}
+
+// Workspaces prepares the directory with the project's code a job runs
+// in (the local executor); "" when the executor needs none.
+type Workspaces interface {
+	Prepare(ctx context.Context, j Job) (string, error)
+}
+
+// Leases keeps one controller active among replicas.
+type Leases interface {
+	Lease(ctx context.Context, name, owner string, now, until time.Time) (bool, error)
+}
+
+// ControllerConfig are the controller's collaborators and settings.
+type ControllerConfig struct {
+	Repo     Repository
+	Teams    AllTeams
+	Executor executor.Executor
+	Runs     Runs        // optional
+	Tokens   Credentials // optional
+	Spaces   Workspaces  // optional
+	Leases   Leases      // optional: without it this process always leads
+	Clock    clock.Clock
+	Log      *slog.Logger
+	Policy   scheduler.Policy
+	// Owner names this replica in the lease ("" = random).
+	Owner string
+	// TrackingURI is what jobs get as MLFLOW_TRACKING_URI and MLPORTAL_URL.
+	TrackingURI string
+	// CheckpointRoot holds one checkpoint directory per job.
+	CheckpointRoot string
+	// Interval between cycles when nothing wakes the controller (0 = 1s).
+	Interval time.Duration
+	// InventoryTTL is how long an inventory is reused (0 = 10s).
+	InventoryTTL time.Duration
+}
+
+// LeaseName is the scheduler's lease in the store.
+const LeaseName = "scheduler"
+
+// Controller applies the scheduler's decisions. Run it with Run; Wake
+// makes it run a cycle now.
+type Controller struct {
+	cfg  ControllerConfig
+	wake chan struct{}
+
+	mu       sync.Mutex
+	inflight map[string]bool // job → a Start or Stop is under way
+	wg       sync.WaitGroup
+
+	inv   []scheduler.Node
+	invAt time.Time
+}
+
+var _ Waker = (*Controller)(nil)
+
+// NewController returns a controller; it does nothing until Run.
+func NewController(cfg ControllerConfig) *Controller {
+	if cfg.Interval <= 0 {
+		cfg.Interval = time.Second
+	}
+	if cfg.InventoryTTL <= 0 {
+		cfg.InventoryTTL = 10 * time.Second
+	}
+	if cfg.Owner == "" {
+		cfg.Owner = NewID()
+	}
+	return &Controller{cfg: cfg, wake: make(chan struct{}, 1), inflight: map[string]bool{}}
+}
+
+// Wake asks for a cycle as soon as possible.
+func (c *Controller) Wake() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Run runs cycles until ctx ends, then waits for the starts and stops it
+// began.
+func (c *Controller) Run(ctx context.Context) {
+	defer c.wg.Wait()
+	t := time.NewTicker(c.cfg.Interval) // cadence only; decisions use the injected clock
+	defer t.Stop()
+	for {
+		if err := c.Cycle(ctx); err != nil && ctx.Err() == nil {
+			c.cfg.Log.Warn("scheduler cycle", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-c.wake:
+		}
+	}
+}
+
+// Cycle is one pass: follow running jobs, decide, apply. It does nothing
+// unless this replica holds the scheduler's lease.
+func (c *Controller) Cycle(ctx context.Context) error {
+	now := c.cfg.Clock.Now().UTC()
+	if c.cfg.Leases != nil {
+		ok, err := c.cfg.Leases.Lease(ctx, LeaseName, c.cfg.Owner, now, now.Add(10*c.cfg.Interval+5*time.Second))
+		if err != nil || !ok {
+			return err
+		}
+	}
+	active, err := c.cfg.Repo.ListActiveJobs(ctx)
+	if err != nil {
+		return fmt.Errorf("list active jobs: %w", err)
+	}
+	for i := range active {
+		if active[i].State.Holds() && !c.busy(active[i].ID) {
+			active[i] = c.follow(ctx, active[i])
+		}
+	}
+	snap, err := c.snapshot(ctx, now, active)
+	if err != nil {
+		return err
+	}
+	d := scheduler.Schedule(snap, c.cfg.Policy)
+	byID := make(map[string]*Job, len(active))
+	for i := range active {
+		byID[active[i].ID] = &active[i]
+	}
+	for _, p := range d.Preempt {
+		if j := byID[p.JobID]; j != nil {
+			c.preempt(ctx, *j, p)
+		}
+	}
+	for _, a := range d.Admit {
+		if j := byID[a.JobID]; j != nil {
+			c.admit(ctx, *j, a, snap)
+		}
+	}
+	for _, p := range d.Pending {
+		if j := byID[p.JobID]; j != nil {
+			c.explain(ctx, *j, p)
+		}
+	}
+	// Jobs stopping at a user's request.
+	for _, j := range active {
+		if j.State == StateStopping && j.StopReason == executor.StopCancel && !c.busy(j.ID) {
+			c.stop(j, executor.StopCancel, c.cfg.Policy.GracePeriod)
+		}
+	}
+	return nil
+}
+
+func (c *Controller) busy(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.inflight[id]
+}
+
+// async runs fn for the job in the background unless something already
+// runs for it; fn must record its own outcome.
+func (c *Controller) async(id string, fn func()) {
+	c.mu.Lock()
+	if c.inflight[id] {
+		c.mu.Unlock()
+		return
+	}
+	c.inflight[id] = true
+	c.mu.Unlock()
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		defer func() {
+			c.mu.Lock()
+			delete(c.inflight, id)
+			c.mu.Unlock()
+			c.Wake()
+		}()
+		fn()
+	}()
+}
+
+// save records j (from cur) and returns the stored job; a lost race
+// leaves the stored one for the next cycle.
+func (c *Controller) save(ctx context.Context, cur Job, next Job) (Job, bool) {
+	next.UpdatedAt = c.cfg.Clock.Now().UTC()
+	next.Version = cur.Version + 1
+	if err := c.cfg.Repo.UpdateJob(ctx, next, cur.Version); err != nil {
+		if !errors.Is(err, fault.ErrPreconditionFailed) {
+			c.cfg.Log.Warn("record job", "job", cur.ID, "err", err)
+		}
+		return cur, false
+	}
+	return next, true
+}
+
+// follow reads a job's run from the executor and records what changed.
+func (c *Controller) follow(ctx context.Context, j Job) Job {
+	st, err := c.cfg.Executor.Status(ctx, j.ID)
+	if errors.Is(err, fault.ErrNotFound) && j.State == StateStarting {
+		return j // the start is still on its way
+	}
+	if err != nil {
+		c.cfg.Log.Warn("job status", "job", j.ID, "err", err)
+		return j
+	}
+	now := c.cfg.Clock.Now().UTC()
+	next := j.Clone()
+	switch {
+	case st.Phase == executor.PhaseRunning && j.State == StateStarting:
+		next.State, next.Reason = StateRunning, "running on "+joinNodes(j.Nodes)
+		if !st.StartedAt.IsZero() {
+			next.StartedAt = st.StartedAt.UTC()
+		}
+	case st.Phase.Final():
+		c.finish(ctx, j, &next, st, now)
+	default:
+		return j
+	}
+	saved, ok := c.save(ctx, j, next)
+	if ok && saved.State.Final() {
+		c.ended(ctx, saved)
+	}
+	return saved
+}
+
+// finish turns an attempt's final phase into the job's next state.
+func (c *Controller) finish(ctx context.Context, j Job, next *Job, st executor.Status, now time.Time) {
+	if !j.StartedAt.IsZero() {
+		end := st.FinishedAt
+		if end.IsZero() {
+			end = now
+		}
+		next.GPUSeconds += float64(j.TotalGPUs()) * max(end.Sub(j.StartedAt).Seconds(), 0)
+	}
+	next.ExitCode, next.Nodes, next.StopReason = st.ExitCode, nil, ""
+	requeue := func(reason string) {
+		next.State, next.Reason, next.NominatedNodes = StateQueued, reason, nil
+	}
+	switch st.Phase {
+	case executor.PhaseSucceeded:
+		next.State, next.Reason, next.FinishedAt = StateSucceeded, "completed", now
+	case executor.PhaseTimedOut:
+		next.State, next.Reason, next.FinishedAt = StateTimedOut, fmt.Sprintf("stopped after its timeout of %s", j.Timeout), now
+	case executor.PhaseCancelled:
+		next.State, next.FinishedAt = StateCancelled, now
+		if next.Reason == "" {
+			next.Reason = "cancelled"
+		}
+	case executor.PhasePreempted:
+		next.Preemptions++
+		requeue(fmt.Sprintf("preempted (%d× so far); queued to resume from its last checkpoint", next.Preemptions))
+	default: // failed
+		next.Failures++
+		msg := st.Message
+		if msg == "" {
+			msg = fmt.Sprintf("exit code %d", st.ExitCode)
+		}
+		if next.Failures <= j.Retries {
+			requeue(fmt.Sprintf("attempt %d failed (%s); retry %d of %d queued", j.Attempt, msg, next.Failures, j.Retries))
+		} else {
+			next.State, next.FinishedAt = StateFailed, now
+			next.Reason = fmt.Sprintf("failed: %s; see `mlportal jobs logs %s`", msg, j.ID)
+		}
+	}
+	if err := c.cfg.Executor.Cleanup(ctx, j.ID); err != nil {
+		c.cfg.Log.Warn("job cleanup", "job", j.ID, "err", err)
+	}
+}
+
+// ended closes the job's run.
+func (c *Controller) ended(ctx context.Context, j Job) {
+	c.cfg.Log.Info("job ended", "job", j.ID, "team", j.Team, "project", j.Project, "state", j.State, "gpuSeconds", j.GPUSeconds)
+	if c.cfg.Runs != nil && j.RunID != "" {
+		if err := c.cfg.Runs.EndRun(ctx, j); err != nil {
+			c.cfg.Log.Warn("end the job's run", "job", j.ID, "run", j.RunID, "err", err)
+		}
+	}
+}
+
+// snapshot is what the scheduler decides over.
+func (c *Controller) snapshot(ctx context.Context, now time.Time, active []Job) (scheduler.Snapshot, error) {
+	nodes, err := c.inventory(ctx, now)
+	if err != nil {
+		return scheduler.Snapshot{}, err
+	}
+	teams, err := c.cfg.Teams.AllTeams(ctx)
+	if err != nil {
+		return scheduler.Snapshot{}, fmt.Errorf("list teams: %w", err)
+	}
+	snap := scheduler.Snapshot{Now: now, Nodes: nodes}
+	quota := map[string][]team.GPUQuota{}
+	for _, t := range teams {
+		st := scheduler.Team{Name: t.Name}
+		for _, q := range t.GPUQuota {
+			st.Quota = append(st.Quota, scheduler.GPUQuota{GPUType: q.GPUType, Nominal: q.Nominal, BorrowingLimit: q.BorrowingLimit})
+		}
+		quota[t.Name] = t.GPUQuota
+		snap.Teams = append(snap.Teams, st)
+	}
+	free := freeByType(nodes, active)
+	for _, j := range active {
+		sj := schedJob(j)
+		switch {
+		case j.State.Holds():
+			snap.Running = append(snap.Running, scheduler.Allocation{Job: sj, Nodes: j.Nodes, StartedAt: j.StartedAt,
+				Terminating: j.State == StateStopping})
+		case j.State == StateQueued && !c.busy(j.ID):
+			if sj.GPUs > 0 && sj.GPUType == lifecycle.GPUTypeAny {
+				sj.GPUType = pickType(quota[j.Team], free)
+			}
+			snap.Pending = append(snap.Pending, sj)
+		}
+	}
+	return snap, nil
+}
+
+func (c *Controller) inventory(ctx context.Context, now time.Time) ([]scheduler.Node, error) {
+	if c.inv != nil && now.Sub(c.invAt) < c.cfg.InventoryTTL {
+		return c.inv, nil
+	}
+	nodes, err := c.cfg.Executor.Inventory(ctx)
+	if err != nil {
+		if c.inv != nil {
+			c.cfg.Log.Warn("inventory; using the last one", "err", err)
+			return c.inv, nil
+		}
+		return nil, fmt.Errorf("read the GPU inventory: %w", err)
+	}
+	c.inv, c.invAt = nodes, now
+	return nodes, nil
+}
+
+// freeByType counts idle GPUs per type.
+func freeByType(nodes []scheduler.Node, active []Job) map[string]int {
+	free := map[string]int{}
+	for _, n := range nodes {
+		free[n.GPUType] += n.GPUs
+	}
+	for _, j := range active {
+		if j.State.Holds() && j.GPUType != lifecycle.GPUTypeAny {
+			free[j.GPUType] -= j.TotalGPUs()
+		}
+	}
+	return free
+}
+
+// pickType resolves "any": the team's quota type with the most idle GPUs,
+// else the cluster's.
+func pickType(q []team.GPUQuota, free map[string]int) string {
+	types := make([]string, 0, len(q))
+	for _, x := range q {
+		types = append(types, x.GPUType)
+	}
+	if len(types) == 0 {
+		types = slices.Collect(maps.Keys(free))
+	}
+	sort.Strings(types)
+	best, bestFree := "", -1
+	for _, t := range types {
+		if free[t] > bestFree {
+			best, bestFree = t, free[t]
+		}
+	}
+	return best
+}
+
+func schedJob(j Job) scheduler.Job {
+	return scheduler.Job{ID: j.ID, Team: j.Team, Project: j.Project, Priority: j.Priority, GPUType: j.GPUType, GPUs: j.GPUs,
+		Replicas: j.Replicas, CPUMillis: j.CPUMillis, MemoryBytes: j.MemoryBytes, Preemptible: j.Preemptible, Checkpointable: true,
+		EstimatedDuration: j.EstimatedDuration, SubmittedAt: j.SubmittedAt, NominatedNodes: j.NominatedNodes}
+}
+
+// explain records why a queued job waits, when that changed.
+func (c *Controller) explain(ctx context.Context, j Job, p scheduler.Pending) {
+	reason := p.Explain()
+	nominated := p.Nodes
+	if p.Reason != scheduler.ReasonPreempting {
+		nominated = j.NominatedNodes
+	}
+	if reason == j.Reason && slices.Equal(nominated, j.NominatedNodes) {
+		return
+	}
+	next := j.Clone()
+	next.Reason, next.NominatedNodes = reason, nominated
+	c.save(ctx, j, next)
+}
+
+// preempt stops a running job for another; it is requeued when stopped.
+func (c *Controller) preempt(ctx context.Context, j Job, p scheduler.Preemption) {
+	if j.State != StateRunning && j.State != StateStarting {
+		return
+	}
+	next := j.Clone()
+	next.State, next.StopReason, next.Reason = StateStopping, executor.StopPreempt, p.Reason
+	saved, ok := c.save(ctx, j, next)
+	if ok {
+		c.cfg.Log.Info("preempting job", "job", j.ID, "for", p.For, "kind", p.Kind, "lostWork", p.LostWork)
+		c.stop(saved, executor.StopPreempt, p.GracePeriod)
+	}
+}
+
+func (c *Controller) stop(j Job, reason executor.StopReason, grace time.Duration) {
+	c.async(j.ID, func() {
+		ctx := context.Background()
+		if err := c.cfg.Executor.Stop(ctx, j.ID, reason, grace); err != nil {
+			c.cfg.Log.Warn("stop job", "job", j.ID, "reason", reason, "err", err)
+		}
+	})
+}
+
+// admit records the placement and starts the job in the background.
+func (c *Controller) admit(ctx context.Context, j Job, a scheduler.Admission, snap scheduler.Snapshot) {
+	gpuType := j.GPUType
+	for _, p := range snap.Pending {
+		if p.ID == j.ID {
+			gpuType = p.GPUType
+		}
+	}
+	next := j.Clone()
+	next.State, next.Nodes, next.NominatedNodes, next.GPUType = StateStarting, a.Nodes, nil, gpuType
+	next.Attempt++
+	next.StartedAt = c.cfg.Clock.Now().UTC()
+	next.Reason = "starting on " + joinNodes(a.Nodes)
+	saved, ok := c.save(ctx, j, next)
+	if !ok {
+		return
+	}
+	c.async(j.ID, func() { c.start(context.Background(), saved) })
+}
+
+// start prepares the run, credentials and workspace and starts the job;
+// a failure puts it back in the queue or fails it.
+func (c *Controller) start(ctx context.Context, j Job) {
+	spec, updated, err := c.spec(ctx, j)
+	if err == nil {
+		err = c.cfg.Executor.Start(ctx, spec)
+	}
+	cur, gerr := c.cfg.Repo.GetJob(ctx, j.ID)
+	if gerr != nil {
+		c.cfg.Log.Warn("read job after start", "job", j.ID, "err", gerr)
+		return
+	}
+	next := cur.Clone()
+	next.ExperimentID, next.RunID, next.ArtifactURI = updated.ExperimentID, updated.RunID, updated.ArtifactURI
+	if err != nil {
+		c.cfg.Log.Warn("start job", "job", j.ID, "err", err)
+		next.Failures++
+		next.Nodes = nil
+		if fe, ok := fault.As(err); ok && next.Failures <= cur.Retries {
+			next.State, next.Reason = StateQueued, "could not start: "+fe.Message+"; queued again"
+		} else if next.Failures <= cur.Retries {
+			next.State, next.Reason = StateQueued, "could not start (the server log has the cause); queued again"
+		} else {
+			next.State, next.FinishedAt = StateFailed, c.cfg.Clock.Now().UTC()
+			next.Reason = "could not start: " + errorText(err)
+		}
+	}
+	if saved, ok := c.save(ctx, cur, next); ok && saved.State.Final() {
+		c.ended(ctx, saved)
+	}
+}
+
+func errorText(err error) string {
+	if fe, ok := fault.As(err); ok {
+		return fe.Message
+	}
+	return "an internal error; give your platform team the job id"
+}
+
+// spec is the executor's view of the job, with its run, token and
+// workspace prepared.
+func (c *Controller) spec(ctx context.Context, j Job) (executor.Spec, Job, error) {
+	env := map[string]string{}
+	maps.Copy(env, j.Env)
+	env["MLPORTAL_JOB_ID"], env["MLPORTAL_PROJECT"], env["MLPORTAL_TEAM"] = j.ID, j.Project, j.Team
+	if c.cfg.TrackingURI != "" {
+		env["MLPORTAL_URL"], env["MLFLOW_TRACKING_URI"] = c.cfg.TrackingURI, c.cfg.TrackingURI
+	}
+	if c.cfg.Runs != nil {
+		exp, run, uri, err := c.cfg.Runs.StartRun(ctx, j)
+		if err != nil {
+			return executor.Spec{}, j, fmt.Errorf("create the job's MLflow run: %w", err)
+		}
+		j.ExperimentID, j.RunID, j.ArtifactURI = exp, run, uri
+		env["MLFLOW_EXPERIMENT_ID"], env["MLFLOW_RUN_ID"], env["MLPORTAL_ARTIFACT_URI"] = exp, run, uri
+	}
+	if c.cfg.Tokens != nil {
+		ttl := j.Timeout
+		if ttl <= 0 {
+			ttl = MaxTimeout
+		}
+		tok, err := c.cfg.Tokens.JobToken(ctx, j, ttl+time.Hour)
+		if err != nil {
+			return executor.Spec{}, j, fmt.Errorf("issue the job's token: %w", err)
+		}
+		env["MLPORTAL_TOKEN"], env["MLFLOW_TRACKING_TOKEN"] = tok, tok
+	}
+	ws := ""
+	if c.cfg.Spaces != nil {
+		var err error
+		if ws, err = c.cfg.Spaces.Prepare(ctx, j); err != nil {
+			return executor.Spec{}, j, err
+		}
+	}
+	labels := map[string]string{"mlportal.io/team": j.Team, "mlportal.io/project": j.Project, "mlportal.io/job": j.ID}
+	return executor.Spec{JobID: j.ID, Team: j.Team, Project: j.Project, Attempt: j.Attempt, Image: j.Image, Command: j.Command,
+		Env: env, Workspace: ws, CheckpointDir: path.Join(c.cfg.CheckpointRoot, j.ID), GPUs: j.GPUs, GPUType: j.GPUType,
+		CPUMillis: j.CPUMillis, MemoryBytes: j.MemoryBytes, Replicas: max(j.Replicas, 1), Nodes: j.Nodes, Timeout: j.Timeout,
+		Preemptible: j.Preemptible, Labels: labels}, j, nil
+}
+
+func joinNodes(nodes []string) string {
+	out := slices.Compact(slices.Sorted(slices.Values(nodes)))
+	if len(out) == 0 {
+		return "-"
+	}
+	s := out[0]
+	for _, n := range out[1:] {
+		s += ", " + n
+	}
+	return s
+}
+
+// Settle waits until the starts and stops the controller began have
+// returned (tests; shutdown).
+func (c *Controller) Settle() { c.wg.Wait() }

@@ -1,0 +1,245 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/mlportal/mlportal/internal/executor"
+	"github.com/mlportal/mlportal/internal/fault"
+	"github.com/mlportal/mlportal/internal/jobs"
+	"github.com/mlportal/mlportal/internal/scheduler"
+	"github.com/mlportal/mlportal/internal/team"
+)
+
+var _ jobs.Repository = (*Store)(nil)
+
+// jobSpec is what was asked for; it never changes.
+type jobSpec struct {
+	Template          string                  `json:"template"`
+	TemplateVersion   string                  `json:"templateVersion"`
+	Priority          scheduler.PriorityClass `json:"priority"`
+	Image             string                  `json:"image"`
+	Command           []string                `json:"command"`
+	Env               map[string]string       `json:"env,omitempty"`
+	GPUs              int                     `json:"gpus"`
+	CPUMillis         int64                   `json:"cpuMillis"`
+	MemoryBytes       int64                   `json:"memoryBytes"`
+	Replicas          int                     `json:"replicas"`
+	Timeout           time.Duration           `json:"timeout"`
+	Retries           int                     `json:"retries"`
+	Preemptible       bool                    `json:"preemptible"`
+	EstimatedDuration time.Duration           `json:"estimatedDuration,omitempty"`
+	Outputs           []string                `json:"outputs,omitempty"`
+	Ref               string                  `json:"ref,omitempty"`
+}
+
+// jobStatus is where the job stands.
+type jobStatus struct {
+	GPUType        string              `json:"gpuType,omitempty"`
+	Reason         string              `json:"reason,omitempty"`
+	Attempt        int                 `json:"attempt,omitempty"`
+	Failures       int                 `json:"failures,omitempty"`
+	Preemptions    int                 `json:"preemptions,omitempty"`
+	Nodes          []string            `json:"nodes,omitempty"`
+	NominatedNodes []string            `json:"nominatedNodes,omitempty"`
+	StopReason     executor.StopReason `json:"stopReason,omitempty"`
+	ExitCode       int                 `json:"exitCode,omitempty"`
+	ExperimentID   string              `json:"experimentId,omitempty"`
+	RunID          string              `json:"runId,omitempty"`
+	ArtifactURI    string              `json:"artifactUri,omitempty"`
+	StartedAt      time.Time           `json:"startedAt,omitzero"`
+}
+
+const jobColumns = `id, team, project, name, state, spec, status, gpu_seconds, created_by, submitted_at, finished_at, updated_at, version`
+
+func jobJSON(j jobs.Job) (spec, status string, err error) {
+	sp, err := json.Marshal(jobSpec{Template: j.Template, TemplateVersion: j.TemplateVersion, Priority: j.Priority, Image: j.Image,
+		Command: j.Command, Env: j.Env, GPUs: j.GPUs, CPUMillis: j.CPUMillis, MemoryBytes: j.MemoryBytes, Replicas: j.Replicas,
+		Timeout: j.Timeout, Retries: j.Retries, Preemptible: j.Preemptible, EstimatedDuration: j.EstimatedDuration, Outputs: j.Outputs, Ref: j.Ref})
+	if err != nil {
+		return "", "", fmt.Errorf("encode job spec: %w", err)
+	}
+	st, err := json.Marshal(jobStatus{GPUType: j.GPUType, Reason: j.Reason, Attempt: j.Attempt, Failures: j.Failures,
+		Preemptions: j.Preemptions, Nodes: j.Nodes, NominatedNodes: j.NominatedNodes, StopReason: j.StopReason, ExitCode: j.ExitCode,
+		ExperimentID: j.ExperimentID, RunID: j.RunID, ArtifactURI: j.ArtifactURI, StartedAt: j.StartedAt})
+	if err != nil {
+		return "", "", fmt.Errorf("encode job status: %w", err)
+	}
+	return string(sp), string(st), nil
+}
+
+func scanJob(sc interface{ Scan(...any) error }) (jobs.Job, error) {
+	var j jobs.Job
+	var state, spec, status string
+	var submitted, finished, updated int64
+	if err := sc.Scan(&j.ID, &j.Team, &j.Project, &j.Name, &state, &spec, &status, &j.GPUSeconds, &j.CreatedBy,
+		&submitted, &finished, &updated, &j.Version); err != nil {
+		return j, err
+	}
+	var sp jobSpec
+	var st jobStatus
+	if err := json.Unmarshal([]byte(spec), &sp); err != nil {
+		return j, fmt.Errorf("decode spec of job %s: %w", j.ID, err)
+	}
+	if err := json.Unmarshal([]byte(status), &st); err != nil {
+		return j, fmt.Errorf("decode status of job %s: %w", j.ID, err)
+	}
+	j.State, j.SubmittedAt, j.UpdatedAt = jobs.State(state), fromMicros(submitted), fromMicros(updated)
+	if finished != 0 {
+		j.FinishedAt = fromMicros(finished)
+	}
+	j.Template, j.TemplateVersion, j.Priority, j.Image, j.Command, j.Env = sp.Template, sp.TemplateVersion, sp.Priority, sp.Image, sp.Command, sp.Env
+	j.GPUs, j.CPUMillis, j.MemoryBytes, j.Replicas, j.Timeout = sp.GPUs, sp.CPUMillis, sp.MemoryBytes, sp.Replicas, sp.Timeout
+	j.Retries, j.Preemptible, j.EstimatedDuration, j.Outputs, j.Ref = sp.Retries, sp.Preemptible, sp.EstimatedDuration, sp.Outputs, sp.Ref
+	j.GPUType, j.Reason, j.Attempt, j.Failures, j.Preemptions = st.GPUType, st.Reason, st.Attempt, st.Failures, st.Preemptions
+	j.Nodes, j.NominatedNodes, j.StopReason, j.ExitCode = st.Nodes, st.NominatedNodes, st.StopReason, st.ExitCode
+	j.ExperimentID, j.RunID, j.ArtifactURI, j.StartedAt = st.ExperimentID, st.RunID, st.ArtifactURI, st.StartedAt
+	return j, nil
+}
+
+func finishedMicros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return micros(t)
+}
+
+// CreateJob inserts a job.
+func (s *Store) CreateJob(ctx context.Context, j jobs.Job) error {
+	spec, status, err := jobJSON(j)
+	if err != nil {
+		return err
+	}
+	_, err = s.exec(ctx, nil, `INSERT INTO jobs (`+jobColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		j.ID, j.Team, j.Project, j.Name, string(j.State), spec, status, j.GPUSeconds, j.CreatedBy,
+		micros(j.SubmittedAt), finishedMicros(j.FinishedAt), micros(j.UpdatedAt), j.Version)
+	if isUniqueViolation(err) {
+		return fault.New(fault.ErrAlreadyExists, "job %s already exists", j.ID)
+	}
+	if err != nil {
+		return fmt.Errorf("insert job: %w", err)
+	}
+	return nil
+}
+
+// GetJob returns one job.
+func (s *Store) GetJob(ctx context.Context, id string) (jobs.Job, error) {
+	j, err := scanJob(s.queryRow(ctx, nil, `SELECT `+jobColumns+` FROM jobs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return jobs.Job{}, fault.NotFound("job", id)
+	}
+	if err != nil {
+		return jobs.Job{}, fmt.Errorf("get job: %w", err)
+	}
+	return j, nil
+}
+
+// ListJobs returns up to limit jobs with ids after `after`, by id.
+func (s *Store) ListJobs(ctx context.Context, f jobs.Filter, after string, limit int) ([]jobs.Job, error) {
+	var where []string
+	var args []any
+	if f.Team != "" {
+		where, args = append(where, "team = ?"), append(args, f.Team)
+	}
+	if f.Project != "" {
+		where, args = append(where, "project = ?"), append(args, f.Project)
+	}
+	if len(f.States) > 0 {
+		where = append(where, "state IN (?"+strings.Repeat(", ?", len(f.States)-1)+")")
+		for _, st := range f.States {
+			args = append(args, string(st))
+		}
+	}
+	where, args = append(where, "id > ?"), append(args, after)
+	return s.listJobs(ctx, `SELECT `+jobColumns+` FROM jobs WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, append(args, limit)...)
+}
+
+// ListActiveJobs returns every job that has not ended, oldest first.
+func (s *Store) ListActiveJobs(ctx context.Context) ([]jobs.Job, error) {
+	return s.listJobs(ctx, `SELECT `+jobColumns+` FROM jobs WHERE state IN (?, ?, ?, ?) ORDER BY submitted_at, id`,
+		string(jobs.StateQueued), string(jobs.StateStarting), string(jobs.StateRunning), string(jobs.StateStopping))
+}
+
+func (s *Store) listJobs(ctx context.Context, q string, args ...any) ([]jobs.Job, error) {
+	rows, err := s.query(ctx, nil, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	defer rows.Close()
+	out := []jobs.Job{}
+	for rows.Next() {
+		j, err := scanJob(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan job: %w", err)
+		}
+		out = append(out, j)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list jobs: %w", err)
+	}
+	return out, nil
+}
+
+// UpdateJob replaces a job's mutable fields if its version is ifVersion.
+func (s *Store) UpdateJob(ctx context.Context, j jobs.Job, ifVersion int64) error {
+	_, status, err := jobJSON(j)
+	if err != nil {
+		return err
+	}
+	res, err := s.exec(ctx, nil, `UPDATE jobs SET state = ?, status = ?, gpu_seconds = ?, finished_at = ?, updated_at = ?, version = ?
+		WHERE id = ? AND version = ?`, string(j.State), status, j.GPUSeconds, finishedMicros(j.FinishedAt), micros(j.UpdatedAt),
+		j.Version, j.ID, ifVersion)
+	if err != nil {
+		return fmt.Errorf("update job: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		if _, err := s.GetJob(ctx, j.ID); err != nil {
+			return err
+		}
+		return fault.New(fault.ErrPreconditionFailed, "job %s changed since it was read", j.ID)
+	}
+	return nil
+}
+
+// Lease makes owner the holder of the named lease until `until` unless
+// another owner's lease is valid at now; it reports whether owner holds it.
+func (s *Store) Lease(ctx context.Context, name, owner string, now, until time.Time) (bool, error) {
+	res, err := s.exec(ctx, nil, `UPDATE leases SET owner = ?, until = ? WHERE name = ? AND (owner = ? OR until < ?)`,
+		owner, micros(until), name, owner, micros(now))
+	if err != nil {
+		return false, fmt.Errorf("lease %s: %w", name, err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return true, nil
+	}
+	_, err = s.exec(ctx, nil, `INSERT INTO leases (name, owner, until) VALUES (?, ?, ?)`, name, owner, micros(until))
+	if isUniqueViolation(err) {
+		return false, nil // held by another
+	}
+	if err != nil {
+		return false, fmt.Errorf("lease %s: %w", name, err)
+	}
+	return true, nil
+}
+
+// AllTeams returns every team (for the scheduler's quotas).
+func (s *Store) AllTeams(ctx context.Context) ([]team.Team, error) {
+	var out []team.Team
+	after := ""
+	for {
+		page, err := s.ListTeams(ctx, after, 500)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		if len(page) < 500 {
+			return out, nil
+		}
+		after = page[len(page)-1].Name
+	}
+}

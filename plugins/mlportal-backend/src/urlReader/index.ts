@@ -1,0 +1,3 @@
+export { MlportalUrlReader } from './MlportalUrlReader';
+export type { MlportalUrlReaderOptions } from './MlportalUrlReader';
+export { mlportalUrlReaderFactory } from './factory';
