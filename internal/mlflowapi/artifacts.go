@@ -26,20 +26,15 @@ func (a *API) store() (artifact.Store, error) {
 	return a.artifacts, nil
 }
 
-// artifactPath is the path after /mlflow-artifacts/artifacts/.
+// artifactPath is the path after /mlflow-artifacts/artifacts/, unescaped.
 func artifactPath(c echo.Context) string {
 	p := c.Param("*")
-	if unescaped, err := pathUnescape(p); err == nil {
-		p = unescaped
+	if strings.Contains(p, "%") {
+		if unescaped, err := url.PathUnescape(p); err == nil {
+			return unescaped
+		}
 	}
 	return p
-}
-
-func pathUnescape(p string) (string, error) {
-	if !strings.Contains(p, "%") {
-		return p, nil
-	}
-	return urlPathUnescape(p)
 }
 
 func (a *API) uploadArtifact(c echo.Context) error {
@@ -187,5 +182,3 @@ func (a *API) listRunArtifacts(c echo.Context) error {
 	}
 	return reply(c, out)
 }
-
-func urlPathUnescape(p string) (string, error) { return url.PathUnescape(p) }

@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mlportal/mlportal/internal/store"
 )
 
 // venvs are the Python environments with the real mlflow client: 3.x is the
@@ -117,6 +120,32 @@ func runWorkflow(t *testing.T, p *portal, python string) {
 	}
 	if len(got.Models) != 1 || len(got.Versions) != 1 {
 		t.Errorf("registry search: models %v, versions %v", got.Models, got.Versions)
+	}
+	checkHistory(t, p)
+}
+
+// checkHistory reads the promotion history the client's alias and stage
+// moves left, through the store the registry keeps it in.
+func checkHistory(t *testing.T, p *portal) {
+	st, err := store.Open(t.Context(), p.cfg.Database.Driver, p.cfg.Database.DSN, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	events, err := st.History(t.Context(), "churn-model", 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range events {
+		got = append(got, fmt.Sprintf("%s %s %s->%s (%s)", e.Kind, e.Alias, e.From, e.To, e.Reason))
+		if !strings.Contains(e.Actor, "token") {
+			t.Errorf("event actor %q does not name the token", e.Actor)
+		}
+	}
+	want := "[alias champion ->1 () stage  None->Staging (best rmse)]"
+	if fmt.Sprint(got) != want {
+		t.Errorf("history = %v, want %s", got, want)
 	}
 }
 

@@ -22,6 +22,7 @@ type portal struct {
 	t     testing.TB
 	url   string
 	token string // team-scoped read+write token of team ml
+	cfg   config.Config
 }
 
 // start runs mlportal on SQLite, or on a fresh PostgreSQL database when pg
@@ -33,7 +34,7 @@ func start(t testing.TB, pg bool) *portal {
 			cfg.Database.Driver, cfg.Database.DSN = config.DriverPostgres, testenv.Postgres(t)
 		}
 	})
-	p := &portal{t: t, url: srv.URL}
+	p := &portal{t: t, url: srv.URL, cfg: srv.Config}
 	p.call(adminToken, "POST", "/api/v1/teams", map[string]any{"name": "ml"}, 201, nil)
 	p.call(adminToken, "POST", "/api/v1/teams", map[string]any{"name": "other"}, 201, nil)
 	var tok struct{ Token string }
