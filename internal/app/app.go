@@ -30,10 +30,13 @@ import (
 	"github.com/mlportal/mlportal/internal/httpapi"
 	"github.com/mlportal/mlportal/internal/idempotency"
 	"github.com/mlportal/mlportal/internal/lifecycle"
+	"github.com/mlportal/mlportal/internal/mlflowapi"
+	"github.com/mlportal/mlportal/internal/modelregistry"
 	"github.com/mlportal/mlportal/internal/project"
 	"github.com/mlportal/mlportal/internal/store"
 	"github.com/mlportal/mlportal/internal/team"
 	"github.com/mlportal/mlportal/internal/token"
+	"github.com/mlportal/mlportal/internal/tracking"
 	"github.com/mlportal/mlportal/internal/version"
 	mlproject "github.com/mlportal/mlportal/scaffolder-templates/ml-project"
 )
@@ -132,13 +135,18 @@ func (a *App) wire(ctx context.Context) error {
 	}
 	a.runner = project.NewRunner(rcfg)
 	projects := project.NewService(st, teams, templates, a.runner, opt.Clock, nil, projectOptions(cfg)...)
+	artifacts, err := newArtifacts(cfg)
+	if err != nil {
+		return err
+	}
+	mlflow := mlflowapi.New(tracking.NewService(st, teams, opt.Clock), modelregistry.NewService(st, st, teams, opt.Clock), artifacts, opt.Log)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := httpapi.New(httpapi.Deps{
 		Auth: tokens, Teams: teams, Tokens: tokens, Audit: audit.NewService(st, opt.Clock), Lifecycle: templates,
 		Projects: projects, Idempotency: idempotency.NewService(st, opt.Clock), Ready: st, Log: opt.Log, Registry: reg,
-		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes),
-		Version:      httpapi.VersionInfo{Version: version.Version, Commit: version.Commit, GoVersion: version.GoVersion()},
+		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes), Mounts: []httpapi.Mount{mlflow.Mount()},
+		Version: httpapi.VersionInfo{Version: version.Version, Commit: version.Commit, GoVersion: version.GoVersion()},
 	})
 	if err != nil {
 		return err

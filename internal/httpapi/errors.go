@@ -96,6 +96,10 @@ func (s *Server) errorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		return
 	}
+	if rt := s.routeOf(c); rt != nil && rt.mount != nil {
+		rt.mount.Present(c, err)
+		return
+	}
 	status, body := toResponse(err, requestID(c), s.log)
 	if status == http.StatusUnauthorized {
 		c.Response().Header().Set("WWW-Authenticate", `Bearer realm="mlportal"`)

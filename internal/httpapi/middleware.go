@@ -99,6 +99,9 @@ func (s *Server) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) limitBody(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
+		if rt := s.routeOf(c); rt != nil && rt.unlimited {
+			return next(c)
+		}
 		if req.ContentLength > s.MaxBodyBytes {
 			return echo.NewHTTPError(http.StatusRequestEntityTooLarge)
 		}
@@ -122,7 +125,7 @@ func isMutating(method string) bool {
 func (s *Server) recordAudit(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		rt := s.routeOf(c)
-		if rt == nil || !isMutating(c.Request().Method) {
+		if rt == nil || !isMutating(c.Request().Method) || rt.readOnly {
 			return next(c)
 		}
 		err := next(c)
@@ -177,7 +180,7 @@ func (s *Server) idempotent(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		req := c.Request()
 		clientKey := req.Header.Get(headerIdempotency)
-		if req.Method != http.MethodPost || clientKey == "" || s.routeOf(c) == nil {
+		if rt := s.routeOf(c); req.Method != http.MethodPost || clientKey == "" || rt == nil || rt.mount != nil {
 			return next(c)
 		}
 		body, err := io.ReadAll(req.Body)

@@ -75,6 +75,8 @@ type Deps struct {
 	Registry     *prometheus.Registry
 	MaxBodyBytes int64
 	Version      VersionInfo
+	// Mounts are further APIs served through the same middleware (MLflow's).
+	Mounts []Mount
 }
 
 // Server is the HTTP API.
@@ -94,6 +96,11 @@ type route struct {
 	// stream marks an operation answered with server-sent events
 	// (x-mlportal-stream): its request is validated, its response is not.
 	stream bool
+	// mount is set on the routes of a mounted API (no OpenAPI operation).
+	mount *Mount
+	// unlimited routes stream their bodies past MaxBodyBytes.
+	unlimited bool
+	readOnly  bool
 }
 
 var _ api.ServerInterface = (*Server)(nil)
@@ -126,6 +133,9 @@ func New(d Deps) (*Server, error) {
 	e.HTTPErrorHandler = s.errorHandler
 	e.Use(s.observe, s.recoverPanics, s.limitBody, s.recordAudit, s.authenticate, s.validate, s.idempotent)
 	api.RegisterHandlers(e, s)
+	for i := range d.Mounts {
+		s.mount(&d.Mounts[i])
+	}
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(d.Registry, promhttp.HandlerOpts{})))
 	return s, nil
 }

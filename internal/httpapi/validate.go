@@ -35,7 +35,7 @@ var streamValidationOptions = &openapi3filter.Options{
 func (s *Server) validate(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		rt := s.routeOf(c)
-		if rt == nil {
+		if rt == nil || rt.kin == nil {
 			return next(c)
 		}
 		params := make(map[string]string, len(c.ParamNames()))
