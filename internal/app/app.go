@@ -135,7 +135,7 @@ func (a *App) wire(ctx context.Context) error {
 	}
 	a.runner = project.NewRunner(rcfg)
 	projects := project.NewService(st, teams, templates, a.runner, opt.Clock, nil, projectOptions(cfg)...)
-	artifacts, err := newArtifacts(cfg)
+	artifacts, err := newArtifacts(ctx, cfg)
 	if err != nil {
 		return err
 	}

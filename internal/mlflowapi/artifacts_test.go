@@ -8,13 +8,27 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/mlportal/mlportal/internal/config"
+	"github.com/mlportal/mlportal/internal/testenv"
 )
 
 // TestArtifactsStreamPastTheBodyLimit uploads a file larger than
 // mlportal.server.maxBodyBytes (1 MiB by default) through the proxied
 // artifact API, lists it and reads it back with its digest.
+// It runs on the filesystem store and on a real S3-compatible server.
 func TestArtifactsStreamPastTheBodyLimit(t *testing.T) {
-	p := start(t, false)
+	t.Run("fs", func(t *testing.T) { testArtifacts(t, start(t, false)) })
+	t.Run("s3", func(t *testing.T) {
+		s3 := testenv.S3(t)
+		testArtifacts(t, startWith(t, func(cfg *config.Config) {
+			cfg.Artifacts = config.ArtifactsConfig{Backend: "s3", S3: config.ArtifactsS3{Endpoint: s3.Endpoint, Region: s3.Region,
+				Bucket: s3.Bucket, AccessKeyID: s3.AccessKeyID, SecretAccessKey: s3.SecretAccessKey, PathStyle: true}}
+		}))
+	})
+}
+
+func testArtifacts(t *testing.T, p *portal) {
 	var created struct {
 		ExperimentID string `json:"experiment_id"`
 	}

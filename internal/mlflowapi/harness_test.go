@@ -29,11 +29,17 @@ type portal struct {
 // is set (integration tier only).
 func start(t testing.TB, pg bool) *portal {
 	t.Helper()
-	srv := apptest.Start(t, app.Options{AdminToken: adminToken}, func(cfg *config.Config) {
+	return startWith(t, func(cfg *config.Config) {
 		if pg {
 			cfg.Database.Driver, cfg.Database.DSN = config.DriverPostgres, testenv.Postgres(t)
 		}
 	})
+}
+
+// startWith starts mlportal with edit applied to its configuration.
+func startWith(t testing.TB, edit func(*config.Config)) *portal {
+	t.Helper()
+	srv := apptest.Start(t, app.Options{AdminToken: adminToken}, edit)
 	p := &portal{t: t, url: srv.URL, cfg: srv.Config}
 	p.call(adminToken, "POST", "/api/v1/teams", map[string]any{"name": "ml"}, 201, nil)
 	p.call(adminToken, "POST", "/api/v1/teams", map[string]any{"name": "other"}, 201, nil)
