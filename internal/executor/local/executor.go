@@ -77,9 +77,13 @@ func New(cfg Config, log *slog.Logger) (*Executor, error) {
 	if err != nil {
 		return nil, fault.New(fault.ErrUnavailable, "the local executor runs jobs under sh, which is not on the server's PATH: %v", err)
 	}
-	for _, d := range []string{cfg.Dir, filepath.Join(cfg.Dir, "jobs"), cfg.CacheDir} {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, fault.New(fault.ErrUnavailable, "the local executor cannot create %s (%v); make the directory writable by mlportal or choose another", d, err)
+	// jobs/ is private: job states hold the jobs' environment variables.
+	for _, d := range []struct {
+		path string
+		perm os.FileMode
+	}{{cfg.Dir, 0o755}, {filepath.Join(cfg.Dir, "jobs"), 0o700}, {cfg.CacheDir, 0o755}} {
+		if err := os.MkdirAll(d.path, d.perm); err != nil {
+			return nil, fault.New(fault.ErrUnavailable, "the local executor cannot create %s (%v); make the directory writable by mlportal or choose another", d.path, err)
 		}
 	}
 	smi, err := nvidiaSMIPath(cfg.FakeGPUs)
@@ -170,6 +174,14 @@ func (e *Executor) Close() error {
 	return nil
 }
 
+// open refuses calls that need the executor's goroutines after Close.
+func (e *Executor) open() error {
+	if e.ctx.Err() != nil {
+		return fault.New(fault.ErrUnavailable, "the local executor is shut down; this is a bug in the caller, which must not use it after Close")
+	}
+	return nil
+}
+
 // Inventory returns this machine as one node.
 func (e *Executor) Inventory(ctx context.Context) ([]scheduler.Node, error) {
 	n := e.node
@@ -183,6 +195,9 @@ func (e *Executor) Inventory(ctx context.Context) ([]scheduler.Node, error) {
 // starts a new run once the previous one has ended (the checkpoint dir is
 // kept). Start refuses with fault.ErrConflict a job whose GPUs are not free.
 func (e *Executor) Start(ctx context.Context, spec executor.Spec) error {
+	if err := e.open(); err != nil {
+		return err
+	}
 	if spec.Attempt <= 0 {
 		spec.Attempt = 1
 	}
@@ -364,6 +379,9 @@ func (e *Executor) Status(ctx context.Context, jobID string) (executor.Status, e
 func (e *Executor) Stop(ctx context.Context, jobID string, reason executor.StopReason, grace time.Duration) error {
 	if reason != executor.StopCancel && reason != executor.StopPreempt {
 		return fault.Invalid("unknown stop reason", fault.Field("reason", "must be %q or %q (got %q)", executor.StopCancel, executor.StopPreempt, reason))
+	}
+	if err := e.open(); err != nil {
+		return err
 	}
 	if grace < 0 {
 		grace = 0

@@ -49,6 +49,9 @@ func detectGPUs(ctx context.Context, bin string, types map[string]string) ([]gpu
 	cmd := exec.CommandContext(ctx, bin, nvidiaSMIArgs...)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
+		if strings.Contains(stdout.String()+stderr.String(), "No devices were found") {
+			return nil, nil // a driver without GPUs: a CPU-only node
+		}
 		return nil, fault.New(fault.ErrUnavailable,
 			"reading the GPU inventory with %s failed (%v): %s; fix the NVIDIA driver (run nvidia-smi by hand to see why) or remove nvidia-smi from the server's PATH to run CPU-only",
 			bin, err, strings.TrimSpace(lastLines(stderr.String(), 5)))

@@ -35,11 +35,16 @@ func needProcesses(t *testing.T) {
 	}
 }
 
-// needPython fails (never skips) without -short when python3 is missing.
-func needPython(t *testing.T) {
+// needPython fails (never skips) without -short when python3, or one of
+// the modules it is asked for, is missing.
+func needPython(t *testing.T, modules ...string) {
 	t.Helper()
-	if out, err := exec.Command("python3", "-c", "import venv, ensurepip").CombinedOutput(); err != nil {
-		t.Fatalf("python3 with its venv module is needed (%v: %s): install it (Debian: apt-get install python3 python3-venv)", err, out)
+	check := "import sys"
+	if len(modules) > 0 {
+		check = "import " + strings.Join(modules, ", ")
+	}
+	if out, err := exec.Command("python3", "-c", check).CombinedOutput(); err != nil {
+		t.Fatalf("python3 with %v is needed (%v: %s): install it (Debian: apt-get install python3 python3-venv)", modules, err, out)
 	}
 }
 
