@@ -597,3 +597,30 @@ func TestLogsFollowUntilEnd(t *testing.T) {
 		t.Errorf("Logs of an unknown job = %v, want ErrNotFound", err)
 	}
 }
+
+// A stop under way when the server goes down is finished by the next one:
+// the grace runs out and the group gets SIGKILL.
+func TestRestartDuringStop(t *testing.T) {
+	needProcesses(t)
+	dir := t.TempDir()
+	e1, _ := newExecutor(t, Config{Dir: dir})
+	start(t, e1, spec("deaf", `trap "" TERM; echo ready; while :; do sleep 1; done`))
+	waitLog(t, e1, "deaf", "ready")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the caller gives up at once; the stop is recorded and goes on
+	if err := e1.Stop(ctx, "deaf", executor.StopPreempt, time.Second); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Stop with a cancelled context = %v, want context.Canceled", err)
+	}
+	if err := e1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e1.Stop(context.Background(), "deaf", executor.StopCancel, 0); !errors.Is(err, fault.ErrUnavailable) {
+		t.Errorf("Stop after Close = %v, want ErrUnavailable", err)
+	}
+
+	e2, _ := newExecutor(t, Config{Dir: dir})
+	st := waitFinal(t, e2, "deaf")
+	if st.Phase != executor.PhasePreempted || !strings.Contains(st.Message, "SIGKILL") {
+		t.Errorf("status = %s %q, want Preempted and killed with SIGKILL", st.Phase, st.Message)
+	}
+}

@@ -247,13 +247,39 @@ func (e *Executor) monitor(j *job) {
 		}
 	}
 	e.mu.Lock()
-	defer e.mu.Unlock()
+	pgid, leader, id, attempt := j.st.PGID, j.st.LeaderStart, j.st.Spec.JobID, j.st.Attempt
+	e.mu.Unlock()
 	// The main processes have ended; what they left behind in the group
 	// goes with them, as in a container.
-	if _, err := signalGroup(j.st.PGID, j.st.LeaderStart, j.st.Spec.JobID, j.st.Attempt, syscall.SIGKILL); err != nil {
-		e.log.Warn("leftover processes not killed", "job", j.st.Spec.JobID, "err", err)
-	}
+	e.killLeftovers(pgid, leader, id, attempt)
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.finish(j, "")
+}
+
+// killLeftovers sends SIGKILL to the job's group until it has no live
+// process left, so that a job reported ended has really ended (a signal is
+// delivered when the process next runs, not when kill returns). A process
+// stuck in the kernel (uninterruptible I/O) is given up on after a while,
+// with a warning.
+func (e *Executor) killLeftovers(pgid int, leader uint64, id string, attempt int) {
+	const patience = 10 * time.Second
+	giveUp := time.Now().Add(patience)
+	for {
+		n, err := signalGroup(pgid, leader, id, attempt, syscall.SIGKILL)
+		if err != nil {
+			e.log.Warn("leftover processes not killed", "job", id, "err", err)
+			return
+		}
+		if n == 0 {
+			return
+		}
+		if time.Now().After(giveUp) {
+			e.log.Warn("leftover processes survive SIGKILL", "job", id, "pgid", pgid, "processes", n, "waited", patience)
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // replicaExited records replica i's exit (mu held). The wrapper's file is
