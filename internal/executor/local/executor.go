@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/mlportal/mlportal/internal/clock"
@@ -41,6 +42,9 @@ type Executor struct {
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
+	// lock is held while this executor runs the jobs in Dir.
+	lock      *os.File
+	closeOnce sync.Once
 
 	mu    sync.Mutex
 	jobs  map[string]*job
@@ -90,21 +94,27 @@ func New(cfg Config, log *slog.Logger) (*Executor, error) {
 	if err != nil {
 		return nil, err
 	}
+	lock, err := lockDir(cfg.Dir)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	all, err := detectGPUs(ctx, smi, cfg.GPUTypes)
 	if err != nil {
 		cancel()
+		lock.Close()
 		return nil, err
 	}
 	e := &Executor{
 		cfg: cfg, log: log, clock: cfg.Clock, paths: paths{root: cfg.Dir},
-		sh: sh, env: os.Environ(), ctx: ctx, cancel: cancel,
+		sh: sh, env: os.Environ(), ctx: ctx, cancel: cancel, lock: lock,
 		jobs: map[string]*job{}, inUse: map[int]string{},
 	}
 	e.py = &pyenvs{python: cfg.Python, dir: filepath.Join(cfg.CacheDir, "venvs"), log: log, env: e.env, poll: cfg.PollInterval}
 	e.node, e.gpus = e.describeNode(all)
 	if err := e.recover(); err != nil {
 		cancel()
+		lock.Close()
 		return nil, err
 	}
 	log.Info("local executor ready", "node", e.node.Name, "gpus", e.node.GPUs, "gpuType", e.node.GPUType, "jobs", len(e.jobs))
@@ -171,7 +181,23 @@ func memTotal() int64 {
 func (e *Executor) Close() error {
 	e.cancel()
 	e.wg.Wait()
+	e.closeOnce.Do(func() { e.lock.Close() })
 	return nil
+}
+
+// lockDir takes the executor's lock on dir for as long as the returned file
+// is open: two servers following the same jobs would fight over them. The
+// descriptor is close-on-exec, so jobs never hold the lock.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.OpenFile(filepath.Join(dir, "executor.lock"), os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fault.New(fault.ErrUnavailable, "the local executor cannot create its lock in %s (%v); make the directory writable by mlportal", dir, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return nil, fault.New(fault.ErrConflict, "another mlportal server runs the jobs in %s (%v); stop it, or give this server its own executor directory", dir, err)
+	}
+	return f, nil
 }
 
 // open refuses calls that need the executor's goroutines after Close.

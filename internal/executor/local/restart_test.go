@@ -37,6 +37,9 @@ func TestRestartMidJob(t *testing.T) {
 	}
 	waitPhase(t, e1, "sleeper", executor.PhaseRunning)
 	sleeperPID := readPID(t, filepath.Join(out, "sleeper.pid"))
+	if _, err := New(Config{Dir: dir, FakeGPUs: smi}, nil); !errors.Is(err, fault.ErrConflict) {
+		t.Fatalf("a second executor over a directory in use: %v, want ErrConflict", err)
+	}
 	if err := e1.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -100,6 +103,9 @@ func TestRestartDuringPreparation(t *testing.T) {
 		OwnCheckpoint: true, Replicas: []replicaState{{Index: 0}}}
 	st.Spec.Attempt, st.Spec.Replicas = 1, 1
 	if err := saveState(e1.paths.state("prep"), st); err != nil {
+		t.Fatal(err)
+	}
+	if err := e1.Close(); err != nil {
 		t.Fatal(err)
 	}
 	e2, _ := newExecutor(t, Config{Dir: dir})
