@@ -12,6 +12,48 @@ import (
 	"github.com/oapi-codegen/runtime"
 )
 
+// Defines values for ApprovalStatus.
+const (
+	ApprovalStatusApproved ApprovalStatus = "approved"
+	ApprovalStatusPending  ApprovalStatus = "pending"
+	ApprovalStatusRejected ApprovalStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ApprovalStatus enum.
+func (e ApprovalStatus) Valid() bool {
+	switch e {
+	case ApprovalStatusApproved:
+		return true
+	case ApprovalStatusPending:
+		return true
+	case ApprovalStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ApprovalChangeStatus.
+const (
+	ApprovalChangeStatusApproved ApprovalChangeStatus = "approved"
+	ApprovalChangeStatusPending  ApprovalChangeStatus = "pending"
+	ApprovalChangeStatusRejected ApprovalChangeStatus = "rejected"
+)
+
+// Valid indicates whether the value is a known member of the ApprovalChangeStatus enum.
+func (e ApprovalChangeStatus) Valid() bool {
+	switch e {
+	case ApprovalChangeStatusApproved:
+		return true
+	case ApprovalChangeStatusPending:
+		return true
+	case ApprovalChangeStatusRejected:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for AuditOutcome.
 const (
 	AuditOutcomeDenied  AuditOutcome = "denied"
@@ -30,6 +72,66 @@ func (e AuditOutcome) Valid() bool {
 	case AuditOutcomeInvalid:
 		return true
 	case AuditOutcomeSuccess:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChangeKind.
+const (
+	ChangeKindDataset      ChangeKind = "dataset"
+	ChangeKindModel        ChangeKind = "model"
+	ChangeKindModelVersion ChangeKind = "model-version"
+)
+
+// Valid indicates whether the value is a known member of the ChangeKind enum.
+func (e ChangeKind) Valid() bool {
+	switch e {
+	case ChangeKindDataset:
+		return true
+	case ChangeKindModel:
+		return true
+	case ChangeKindModelVersion:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ChangeOp.
+const (
+	Delete ChangeOp = "delete"
+	Upsert ChangeOp = "upsert"
+)
+
+// Valid indicates whether the value is a known member of the ChangeOp enum.
+func (e ChangeOp) Valid() bool {
+	switch e {
+	case Delete:
+		return true
+	case Upsert:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for DatasetRefQuality.
+const (
+	DatasetRefQualityFailed    DatasetRefQuality = "failed"
+	DatasetRefQualityPassed    DatasetRefQuality = "passed"
+	DatasetRefQualityUnchecked DatasetRefQuality = "unchecked"
+)
+
+// Valid indicates whether the value is a known member of the DatasetRefQuality enum.
+func (e DatasetRefQuality) Valid() bool {
+	switch e {
+	case DatasetRefQualityFailed:
+		return true
+	case DatasetRefQualityPassed:
+		return true
+	case DatasetRefQualityUnchecked:
 		return true
 	default:
 		return false
@@ -240,6 +342,90 @@ func (e LifecycleTemplatePattern) Valid() bool {
 	}
 }
 
+// Defines values for LineageEdgesKind.
+const (
+	DeployedAs LineageEdgesKind = "deployed-as"
+	Produced   LineageEdgesKind = "produced"
+	Ran        LineageEdgesKind = "ran"
+	TrainedOn  LineageEdgesKind = "trained-on"
+)
+
+// Valid indicates whether the value is a known member of the LineageEdgesKind enum.
+func (e LineageEdgesKind) Valid() bool {
+	switch e {
+	case DeployedAs:
+		return true
+	case Produced:
+		return true
+	case Ran:
+		return true
+	case TrainedOn:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for LineageNodesKind.
+const (
+	LineageNodesKindDataset      LineageNodesKind = "dataset"
+	LineageNodesKindDeployment   LineageNodesKind = "deployment"
+	LineageNodesKindJob          LineageNodesKind = "job"
+	LineageNodesKindModelVersion LineageNodesKind = "model-version"
+	LineageNodesKindRun          LineageNodesKind = "run"
+)
+
+// Valid indicates whether the value is a known member of the LineageNodesKind enum.
+func (e LineageNodesKind) Valid() bool {
+	switch e {
+	case LineageNodesKindDataset:
+		return true
+	case LineageNodesKindDeployment:
+		return true
+	case LineageNodesKindJob:
+		return true
+	case LineageNodesKindModelVersion:
+		return true
+	case LineageNodesKindRun:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ModelEventKind.
+const (
+	AliasDeleted    ModelEventKind = "alias-deleted"
+	AliasSet        ModelEventKind = "alias-set"
+	ApprovalChanged ModelEventKind = "approval-changed"
+	Deployed        ModelEventKind = "deployed"
+	StageChanged    ModelEventKind = "stage-changed"
+	VersionCreated  ModelEventKind = "version-created"
+	VersionDeleted  ModelEventKind = "version-deleted"
+)
+
+// Valid indicates whether the value is a known member of the ModelEventKind enum.
+func (e ModelEventKind) Valid() bool {
+	switch e {
+	case AliasDeleted:
+		return true
+	case AliasSet:
+		return true
+	case ApprovalChanged:
+		return true
+	case Deployed:
+		return true
+	case StageChanged:
+		return true
+	case VersionCreated:
+		return true
+	case VersionDeleted:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ProjectScm.
 const (
 	ProjectScmGithub ProjectScm = "github"
@@ -360,6 +546,27 @@ func (e ProjectStepStatus) Valid() bool {
 	}
 }
 
+// Defines values for QualityReportStatus.
+const (
+	QualityReportStatusFailed    QualityReportStatus = "failed"
+	QualityReportStatusPassed    QualityReportStatus = "passed"
+	QualityReportStatusUnchecked QualityReportStatus = "unchecked"
+)
+
+// Valid indicates whether the value is a known member of the QualityReportStatus enum.
+func (e QualityReportStatus) Valid() bool {
+	switch e {
+	case QualityReportStatusFailed:
+		return true
+	case QualityReportStatusPassed:
+		return true
+	case QualityReportStatusUnchecked:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	Developer  Role = "developer"
@@ -444,6 +651,26 @@ func (e ListJobsParamsState) Valid() bool {
 	}
 }
 
+// Approval defines model for Approval.
+type Approval struct {
+	At      *time.Time     `json:"at,omitempty"`
+	By      *string        `json:"by,omitempty"`
+	Comment *string        `json:"comment,omitempty"`
+	Status  ApprovalStatus `json:"status"`
+}
+
+// ApprovalStatus defines model for Approval.Status.
+type ApprovalStatus string
+
+// ApprovalChange defines model for ApprovalChange.
+type ApprovalChange struct {
+	Comment *string              `json:"comment,omitempty"`
+	Status  ApprovalChangeStatus `json:"status"`
+}
+
+// ApprovalChangeStatus defines model for ApprovalChange.Status.
+type ApprovalChangeStatus string
+
 // AuditEvent defines model for AuditEvent.
 type AuditEvent struct {
 	// Action What: `team.create`, `token.revoke`, …
@@ -476,6 +703,133 @@ type AuditEventList struct {
 
 // AuditOutcome defines model for AuditOutcome.
 type AuditOutcome string
+
+// Change defines model for Change.
+type Change struct {
+	At      time.Time  `json:"at"`
+	Kind    ChangeKind `json:"kind"`
+	Name    string     `json:"name"`
+	Op      ChangeOp   `json:"op"`
+	Version *int64     `json:"version,omitempty"`
+}
+
+// ChangeKind defines model for Change.Kind.
+type ChangeKind string
+
+// ChangeOp defines model for Change.Op.
+type ChangeOp string
+
+// ChangeList defines model for ChangeList.
+type ChangeList struct {
+	Items []Change `json:"items"`
+
+	// Next The cursor to continue from.
+	Next string `json:"next"`
+}
+
+// ColumnSpec defines model for ColumnSpec.
+type ColumnSpec struct {
+	Name     *string `json:"name,omitempty"`
+	Optional *bool   `json:"optional,omitempty"`
+	Shape    *[]int  `json:"shape,omitempty"`
+	Type     string  `json:"type"`
+}
+
+// Dataset defines model for Dataset.
+type Dataset struct {
+	Name     string           `json:"name"`
+	Team     string           `json:"team"`
+	Versions []DatasetVersion `json:"versions"`
+}
+
+// DatasetList defines model for DatasetList.
+type DatasetList struct {
+	Items         []Dataset `json:"items"`
+	NextPageToken *string   `json:"nextPageToken,omitempty"`
+}
+
+// DatasetProfile defines model for DatasetProfile.
+type DatasetProfile struct {
+	Columns *[]struct {
+		Distinct *int64   `json:"distinct,omitempty"`
+		Max      *float64 `json:"max,omitempty"`
+		Min      *float64 `json:"min,omitempty"`
+		Name     string   `json:"name"`
+		Nulls    *int64   `json:"nulls,omitempty"`
+	} `json:"columns,omitempty"`
+	DuplicateRows *int64 `json:"duplicateRows,omitempty"`
+}
+
+// DatasetRef defines model for DatasetRef.
+type DatasetRef struct {
+	Digest  *string            `json:"digest,omitempty"`
+	Name    string             `json:"name"`
+	Quality *DatasetRefQuality `json:"quality,omitempty"`
+	Uri     *string            `json:"uri,omitempty"`
+	Version *int               `json:"version,omitempty"`
+}
+
+// DatasetRefQuality defines model for DatasetRef.Quality.
+type DatasetRefQuality string
+
+// DatasetRegister defines model for DatasetRegister.
+type DatasetRegister struct {
+	// ContentHash `sha256:<hex>` of the content (the CLI computes it).
+	ContentHash string  `json:"contentHash"`
+	Description *string `json:"description,omitempty"`
+
+	// Name A DNS-1123 label; lower-case letters, digits and '-', starting with a letter.
+	Name    Name            `json:"name"`
+	Profile *DatasetProfile `json:"profile,omitempty"`
+
+	// Project The project whose lifecycle template's `dataExpectations` check the profile.
+	Project  *Name         `json:"project,omitempty"`
+	RowCount *int64        `json:"rowCount,omitempty"`
+	Schema   *[]ColumnSpec `json:"schema,omitempty"`
+
+	// Team A DNS-1123 label; lower-case letters, digits and '-', starting with a letter.
+	Team Name `json:"team"`
+
+	// Uri Where the data is: s3://…, file://…, mlflow-artifacts:/…
+	Uri string `json:"uri"`
+}
+
+// DatasetVersion defines model for DatasetVersion.
+type DatasetVersion struct {
+	ContentHash string          `json:"contentHash"`
+	CreatedAt   time.Time       `json:"createdAt"`
+	CreatedBy   string          `json:"createdBy"`
+	Description *string         `json:"description,omitempty"`
+	Name        string          `json:"name"`
+	Profile     *DatasetProfile `json:"profile,omitempty"`
+	Project     *string         `json:"project,omitempty"`
+	Quality     QualityReport   `json:"quality"`
+	RowCount    *int64          `json:"rowCount,omitempty"`
+	Schema      *[]ColumnSpec   `json:"schema,omitempty"`
+	Team        string          `json:"team"`
+	Uri         string          `json:"uri"`
+	Version     int             `json:"version"`
+}
+
+// Deployment defines model for Deployment.
+type Deployment struct {
+	// Environment staging, production, …
+	Environment string     `json:"environment"`
+	Since       *time.Time `json:"since,omitempty"`
+	State       string     `json:"state"`
+	Url         *string    `json:"url,omitempty"`
+	Version     int64      `json:"version"`
+}
+
+// DocsTree defines model for DocsTree.
+type DocsTree struct {
+	Files []struct {
+		Content string `json:"content"`
+
+		// Path Relative: `mkdocs.yml`, `docs/index.md`, …
+		Path string `json:"path"`
+	} `json:"files"`
+}
 
 // EntityRef A Backstage entity reference, `kind:namespace/name`.
 type EntityRef = string
@@ -774,12 +1128,134 @@ type LifecycleTemplateList struct {
 	Items []LifecycleTemplate `json:"items"`
 }
 
+// Lineage defines model for Lineage.
+type Lineage struct {
+	Edges []struct {
+		From string           `json:"from"`
+		Kind LineageEdgesKind `json:"kind"`
+		To   string           `json:"to"`
+	} `json:"edges"`
+	Nodes []struct {
+		Attributes *map[string]string `json:"attributes,omitempty"`
+
+		// Id `dataset:<name>@<version>`, `run:<id>`, `model:<name>@<version>`, `deployment:<env>`
+		Id    string           `json:"id"`
+		Kind  LineageNodesKind `json:"kind"`
+		Label string           `json:"label"`
+	} `json:"nodes"`
+}
+
+// LineageEdgesKind defines model for Lineage.Edges.Kind.
+type LineageEdgesKind string
+
+// LineageNodesKind defines model for Lineage.Nodes.Kind.
+type LineageNodesKind string
+
 // Member defines model for Member.
 type Member struct {
 	Role Role `json:"role"`
 
 	// Subject A Backstage user or group: `user:default/alice`, `group:default/ml-research`.
 	Subject EntityRef `json:"subject"`
+}
+
+// Model defines model for Model.
+type Model struct {
+	// Aliases alias → version
+	Aliases     map[string]int64 `json:"aliases"`
+	CreatedAt   time.Time        `json:"createdAt"`
+	Deployments *[]Deployment    `json:"deployments,omitempty"`
+	Description *string          `json:"description,omitempty"`
+
+	// ExperimentId The MLflow experiment of the newest version's run.
+	ExperimentId *string `json:"experimentId,omitempty"`
+
+	// Framework e.g. sklearn, pytorch; from the newest version's MLmodel flavors.
+	Framework      *string        `json:"framework,omitempty"`
+	LatestVersions []ModelVersion `json:"latestVersions"`
+	Name           string         `json:"name"`
+
+	// Project The ML project (the Backstage System); from the `mlportal.project` tag of the model or its runs.
+	Project *string `json:"project,omitempty"`
+
+	// Stage The highest stage any version holds: None, Staging, Production, Archived.
+	Stage *string           `json:"stage,omitempty"`
+	Tags  map[string]string `json:"tags"`
+
+	// Team The owning team (the Backstage owner is its group).
+	Team      string    `json:"team"`
+	UpdatedAt time.Time `json:"updatedAt"`
+}
+
+// ModelEvent defines model for ModelEvent.
+type ModelEvent struct {
+	Actor   string         `json:"actor"`
+	Alias   *string        `json:"alias,omitempty"`
+	At      time.Time      `json:"at"`
+	From    *string        `json:"from,omitempty"`
+	Id      int64          `json:"id"`
+	Kind    ModelEventKind `json:"kind"`
+	Reason  *string        `json:"reason,omitempty"`
+	To      *string        `json:"to,omitempty"`
+	Version *int64         `json:"version,omitempty"`
+}
+
+// ModelEventKind defines model for ModelEvent.Kind.
+type ModelEventKind string
+
+// ModelEventList defines model for ModelEventList.
+type ModelEventList struct {
+	Items         []ModelEvent `json:"items"`
+	NextPageToken *string      `json:"nextPageToken,omitempty"`
+}
+
+// ModelList defines model for ModelList.
+type ModelList struct {
+	Items         []Model `json:"items"`
+	NextPageToken *string `json:"nextPageToken,omitempty"`
+}
+
+// ModelSignature defines model for ModelSignature.
+type ModelSignature struct {
+	Inputs  *[]ColumnSpec `json:"inputs,omitempty"`
+	Outputs *[]ColumnSpec `json:"outputs,omitempty"`
+}
+
+// ModelVersion defines model for ModelVersion.
+type ModelVersion struct {
+	Aliases        []string      `json:"aliases"`
+	Approval       Approval      `json:"approval"`
+	ArtifactUri    *string       `json:"artifactUri,omitempty"`
+	CodeRepository *string       `json:"codeRepository,omitempty"`
+	Commit         *string       `json:"commit,omitempty"`
+	CreatedAt      time.Time     `json:"createdAt"`
+	CreatedBy      string        `json:"createdBy"`
+	Datasets       *[]DatasetRef `json:"datasets,omitempty"`
+	Description    *string       `json:"description,omitempty"`
+
+	// Digest `sha256:` of the model's MLmodel file as stored.
+	Digest      *string `json:"digest,omitempty"`
+	Framework   *string `json:"framework,omitempty"`
+	ImageDigest *string `json:"imageDigest,omitempty"`
+
+	// JobId The mlportal job that ran that run.
+	JobId   *string             `json:"jobId,omitempty"`
+	Metrics *map[string]float64 `json:"metrics,omitempty"`
+	Model   string              `json:"model"`
+	Params  *map[string]string  `json:"params,omitempty"`
+
+	// RunId The run that produced it.
+	RunId     *string         `json:"runId,omitempty"`
+	Signature *ModelSignature `json:"signature,omitempty"`
+	Source    *string         `json:"source,omitempty"`
+	Stage     string          `json:"stage"`
+	Version   int64           `json:"version"`
+}
+
+// ModelVersionList defines model for ModelVersionList.
+type ModelVersionList struct {
+	Items         []ModelVersion `json:"items"`
+	NextPageToken *string        `json:"nextPageToken,omitempty"`
 }
 
 // Name A DNS-1123 label; lower-case letters, digits and '-', starting with a letter.
@@ -927,6 +1403,24 @@ type ProjectStepName string
 // ProjectStepStatus defines model for ProjectStep.Status.
 type ProjectStepStatus string
 
+// QualityReport defines model for QualityReport.
+type QualityReport struct {
+	Checks []struct {
+		Actual *string `json:"actual,omitempty"`
+
+		// Check e.g. maxNullFraction, unique, min, max, present
+		Check    string  `json:"check"`
+		Column   *string `json:"column,omitempty"`
+		Expected *string `json:"expected,omitempty"`
+		Message  string  `json:"message"`
+		Passed   bool    `json:"passed"`
+	} `json:"checks"`
+	Status QualityReportStatus `json:"status"`
+}
+
+// QualityReportStatus defines model for QualityReport.Status.
+type QualityReportStatus string
+
 // Role defines model for Role.
 type Role string
 
@@ -1022,6 +1516,9 @@ type Version struct {
 	Version   string `json:"version"`
 }
 
+// DatasetName A DNS-1123 label; lower-case letters, digits and '-', starting with a letter.
+type DatasetName = Name
+
 // IdempotencyKey defines model for IdempotencyKey.
 type IdempotencyKey = string
 
@@ -1033,6 +1530,12 @@ type JobId = string
 
 // Limit defines model for Limit.
 type Limit = int
+
+// ModelName defines model for ModelName.
+type ModelName = string
+
+// ModelVersionNumber defines model for ModelVersionNumber.
+type ModelVersionNumber = int64
 
 // PageToken defines model for PageToken.
 type PageToken = string
@@ -1062,6 +1565,33 @@ type ListAuditEventsParams struct {
 	RequestId *string       `form:"requestId,omitempty" json:"requestId,omitempty"`
 	Since     *time.Time    `form:"since,omitempty" json:"since,omitempty"`
 	Until     *time.Time    `form:"until,omitempty" json:"until,omitempty"`
+}
+
+// ListChangesParams defines parameters for ListChanges.
+type ListChangesParams struct {
+	After *string `form:"after,omitempty" json:"after,omitempty"`
+
+	// Wait A duration up to 30s: `10s`.
+	Wait  *string `form:"wait,omitempty" json:"wait,omitempty"`
+	Limit *int    `form:"limit,omitempty" json:"limit,omitempty"`
+}
+
+// ListDatasetsParams defines parameters for ListDatasets.
+type ListDatasetsParams struct {
+	Team *Name `form:"team,omitempty" json:"team,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// PageToken The `nextPageToken` of the previous page.
+	PageToken *PageToken `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+}
+
+// RegisterDatasetParams defines parameters for RegisterDataset.
+type RegisterDatasetParams struct {
+	// IdempotencyKey Makes a POST safe to retry: the same key with the same body returns the first
+	// response; the same key with another body is refused with 422. Keys live 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
 // ListJobsParams defines parameters for ListJobs.
@@ -1103,6 +1633,39 @@ type ListLifecycleTemplatesParams struct {
 // GetLifecycleTemplateParams defines parameters for GetLifecycleTemplate.
 type GetLifecycleTemplateParams struct {
 	Version *string `form:"version,omitempty" json:"version,omitempty"`
+}
+
+// ListModelsParams defines parameters for ListModels.
+type ListModelsParams struct {
+	Team    *Name `form:"team,omitempty" json:"team,omitempty"`
+	Project *Name `form:"project,omitempty" json:"project,omitempty"`
+
+	// Q Only models whose name contains this text.
+	Q *string `form:"q,omitempty" json:"q,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// PageToken The `nextPageToken` of the previous page.
+	PageToken *PageToken `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+}
+
+// GetModelHistoryParams defines parameters for GetModelHistory.
+type GetModelHistoryParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// PageToken The `nextPageToken` of the previous page.
+	PageToken *PageToken `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+}
+
+// ListModelVersionsParams defines parameters for ListModelVersions.
+type ListModelVersionsParams struct {
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// PageToken The `nextPageToken` of the previous page.
+	PageToken *PageToken `form:"pageToken,omitempty" json:"pageToken,omitempty"`
 }
 
 // ListProjectsParams defines parameters for ListProjects.
@@ -1169,8 +1732,14 @@ type CreateTokenParams struct {
 	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
 }
 
+// RegisterDatasetJSONRequestBody defines body for RegisterDataset for application/json ContentType.
+type RegisterDatasetJSONRequestBody = DatasetRegister
+
 // SubmitJobJSONRequestBody defines body for SubmitJob for application/json ContentType.
 type SubmitJobJSONRequestBody = JobSubmit
+
+// SetModelVersionApprovalJSONRequestBody defines body for SetModelVersionApproval for application/json ContentType.
+type SetModelVersionApprovalJSONRequestBody = ApprovalChange
 
 // CreateProjectJSONRequestBody defines body for CreateProject for application/json ContentType.
 type CreateProjectJSONRequestBody = ProjectCreate
@@ -1189,6 +1758,21 @@ type ServerInterface interface {
 	// ListAuditEvents The audit trail, newest first (platform admins).
 	// (GET /api/v1/audit)
 	ListAuditEvents(ctx echo.Context, params ListAuditEventsParams) error
+	// ListChanges The change feed of models, model versions and datasets, for the catalog's deltas.
+	// (GET /api/v1/changes)
+	ListChanges(ctx echo.Context, params ListChangesParams) error
+	// ListDatasets Datasets by name, optionally of one team.
+	// (GET /api/v1/datasets)
+	ListDatasets(ctx echo.Context, params ListDatasetsParams) error
+	// RegisterDataset Register a dataset version by URI and content hash, with its schema, row count and profile (team members).
+	// (POST /api/v1/datasets)
+	RegisterDataset(ctx echo.Context, params RegisterDatasetParams) error
+	// GetDataset A dataset with its versions, newest first.
+	// (GET /api/v1/datasets/{dataset})
+	GetDataset(ctx echo.Context, dataset DatasetName) error
+	// GetDatasetVersion One dataset version with its quality report.
+	// (GET /api/v1/datasets/{dataset}/versions/{version})
+	GetDatasetVersion(ctx echo.Context, dataset DatasetName, version int) error
 	// ListJobs Jobs by id, optionally of one team, project or state.
 	// (GET /api/v1/jobs)
 	ListJobs(ctx echo.Context, params ListJobsParams) error
@@ -1210,6 +1794,30 @@ type ServerInterface interface {
 	// GetLifecycleTemplate One lifecycle template; the latest release unless `version` is given.
 	// (GET /api/v1/lifecycle-templates/{name})
 	GetLifecycleTemplate(ctx echo.Context, name Name, params GetLifecycleTemplateParams) error
+	// ListModels Registered models by name, optionally of one team or project.
+	// (GET /api/v1/models)
+	ListModels(ctx echo.Context, params ListModelsParams) error
+	// GetModel A registered model with its aliases, latest versions and where it is deployed.
+	// (GET /api/v1/models/{model})
+	GetModel(ctx echo.Context, model ModelName) error
+	// GetModelDocs The model's TechDocs source (mkdocs.yml and Markdown), generated from the registry as it is now.
+	// (GET /api/v1/models/{model}/docs)
+	GetModelDocs(ctx echo.Context, model ModelName) error
+	// GetModelHistory Who moved which alias or stage, or approved which version, from what to what, when and why.
+	// (GET /api/v1/models/{model}/history)
+	GetModelHistory(ctx echo.Context, model ModelName, params GetModelHistoryParams) error
+	// GetModelLineage The graph dataset → run → model version → deployment for every version of the model.
+	// (GET /api/v1/models/{model}/lineage)
+	GetModelLineage(ctx echo.Context, model ModelName) error
+	// ListModelVersions The model's versions, newest first, with their lineage facts.
+	// (GET /api/v1/models/{model}/versions)
+	ListModelVersions(ctx echo.Context, model ModelName, params ListModelVersionsParams) error
+	// GetModelVersion One version with its source run, artifact digest, signature, metrics, params, code, image and datasets.
+	// (GET /api/v1/models/{model}/versions/{version})
+	GetModelVersion(ctx echo.Context, model ModelName, version ModelVersionNumber) error
+	// SetModelVersionApproval Approve or reject a version for production (team maintainers); recorded in the model's history.
+	// (PUT /api/v1/models/{model}/versions/{version}/approval)
+	SetModelVersionApproval(ctx echo.Context, model ModelName, version ModelVersionNumber) error
 	// GetOpenAPI This document.
 	// (GET /api/v1/openapi.yaml)
 	GetOpenAPI(ctx echo.Context) error
@@ -1348,6 +1956,139 @@ func (w *ServerInterfaceWrapper) ListAuditEvents(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListAuditEvents(ctx, params)
+	return err
+}
+
+// ListChanges converts echo context to params.
+func (w *ServerInterfaceWrapper) ListChanges(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListChangesParams
+	// ------------- Optional query parameter "after" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "after", ctx.QueryParams(), &params.After, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter after: %s", err))
+	}
+
+	// ------------- Optional query parameter "wait" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "wait", ctx.QueryParams(), &params.Wait, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter wait: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListChanges(ctx, params)
+	return err
+}
+
+// ListDatasets converts echo context to params.
+func (w *ServerInterfaceWrapper) ListDatasets(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListDatasetsParams
+	// ------------- Optional query parameter "team" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "team", ctx.QueryParams(), &params.Team, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageToken", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageToken: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListDatasets(ctx, params)
+	return err
+}
+
+// RegisterDataset converts echo context to params.
+func (w *ServerInterfaceWrapper) RegisterDataset(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params RegisterDatasetParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RegisterDataset(ctx, params)
+	return err
+}
+
+// GetDataset converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDataset(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "dataset" -------------
+	var dataset DatasetName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "dataset", ctx.Param("dataset"), &dataset, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dataset: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDataset(ctx, dataset)
+	return err
+}
+
+// GetDatasetVersion converts echo context to params.
+func (w *ServerInterfaceWrapper) GetDatasetVersion(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "dataset" -------------
+	var dataset DatasetName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "dataset", ctx.Param("dataset"), &dataset, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter dataset: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version int
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetDatasetVersion(ctx, dataset, version)
 	return err
 }
 
@@ -1523,6 +2264,212 @@ func (w *ServerInterfaceWrapper) GetLifecycleTemplate(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.GetLifecycleTemplate(ctx, name, params)
+	return err
+}
+
+// ListModels converts echo context to params.
+func (w *ServerInterfaceWrapper) ListModels(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListModelsParams
+	// ------------- Optional query parameter "team" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "team", ctx.QueryParams(), &params.Team, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Optional query parameter "project" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "project", ctx.QueryParams(), &params.Project, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter project: %s", err))
+	}
+
+	// ------------- Optional query parameter "q" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "q", ctx.QueryParams(), &params.Q, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter q: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageToken", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageToken: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListModels(ctx, params)
+	return err
+}
+
+// GetModel converts echo context to params.
+func (w *ServerInterfaceWrapper) GetModel(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetModel(ctx, model)
+	return err
+}
+
+// GetModelDocs converts echo context to params.
+func (w *ServerInterfaceWrapper) GetModelDocs(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetModelDocs(ctx, model)
+	return err
+}
+
+// GetModelHistory converts echo context to params.
+func (w *ServerInterfaceWrapper) GetModelHistory(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetModelHistoryParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageToken", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageToken: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetModelHistory(ctx, model, params)
+	return err
+}
+
+// GetModelLineage converts echo context to params.
+func (w *ServerInterfaceWrapper) GetModelLineage(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetModelLineage(ctx, model)
+	return err
+}
+
+// ListModelVersions converts echo context to params.
+func (w *ServerInterfaceWrapper) ListModelVersions(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListModelVersionsParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageToken", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageToken: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListModelVersions(ctx, model, params)
+	return err
+}
+
+// GetModelVersion converts echo context to params.
+func (w *ServerInterfaceWrapper) GetModelVersion(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version ModelVersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetModelVersion(ctx, model, version)
+	return err
+}
+
+// SetModelVersionApproval converts echo context to params.
+func (w *ServerInterfaceWrapper) SetModelVersionApproval(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "model" -------------
+	var model ModelName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "model", ctx.Param("model"), &model, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter model: %s", err))
+	}
+
+	// ------------- Path parameter "version" -------------
+	var version ModelVersionNumber
+
+	err = runtime.BindStyledParameterWithOptions("simple", "version", ctx.Param("version"), &version, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "integer", Format: "int64", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter version: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetModelVersionApproval(ctx, model, version)
 	return err
 }
 
@@ -2013,5 +2960,18 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/jobs/:jobId", wrapper.GetJob, options.OperationMiddlewares["getJob"]...)
 	router.POST(options.BaseURL+"/api/v1/jobs/:jobId/cancel", wrapper.CancelJob, options.OperationMiddlewares["cancelJob"]...)
 	router.GET(options.BaseURL+"/api/v1/jobs/:jobId/logs", wrapper.GetJobLogs, options.OperationMiddlewares["getJobLogs"]...)
+	router.GET(options.BaseURL+"/api/v1/models", wrapper.ListModels, options.OperationMiddlewares["listModels"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model", wrapper.GetModel, options.OperationMiddlewares["getModel"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model/versions", wrapper.ListModelVersions, options.OperationMiddlewares["listModelVersions"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model/versions/:version", wrapper.GetModelVersion, options.OperationMiddlewares["getModelVersion"]...)
+	router.PUT(options.BaseURL+"/api/v1/models/:model/versions/:version/approval", wrapper.SetModelVersionApproval, options.OperationMiddlewares["setModelVersionApproval"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model/history", wrapper.GetModelHistory, options.OperationMiddlewares["getModelHistory"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model/lineage", wrapper.GetModelLineage, options.OperationMiddlewares["getModelLineage"]...)
+	router.GET(options.BaseURL+"/api/v1/models/:model/docs", wrapper.GetModelDocs, options.OperationMiddlewares["getModelDocs"]...)
+	router.GET(options.BaseURL+"/api/v1/datasets", wrapper.ListDatasets, options.OperationMiddlewares["listDatasets"]...)
+	router.POST(options.BaseURL+"/api/v1/datasets", wrapper.RegisterDataset, options.OperationMiddlewares["registerDataset"]...)
+	router.GET(options.BaseURL+"/api/v1/datasets/:dataset", wrapper.GetDataset, options.OperationMiddlewares["getDataset"]...)
+	router.GET(options.BaseURL+"/api/v1/datasets/:dataset/versions/:version", wrapper.GetDatasetVersion, options.OperationMiddlewares["getDatasetVersion"]...)
+	router.GET(options.BaseURL+"/api/v1/changes", wrapper.ListChanges, options.OperationMiddlewares["listChanges"]...)
 
 }

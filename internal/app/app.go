@@ -62,7 +62,9 @@ type App struct {
 	adminToken  string
 	adminSource string
 	runner      *project.Runner
-	stop        context.CancelFunc // stops the runner; set by Start
+	jobs        *jobsParts
+	stop        context.CancelFunc // stops the runner and the scheduler; set by Start
+	done        chan struct{}      // closed when the scheduler's controller has stopped
 }
 
 // New opens the store and wires the services and the HTTP handler.
@@ -81,6 +83,9 @@ func New(ctx context.Context, cfg config.Config, opt Options) (*App, error) {
 	}
 	a := &App{cfg: cfg, opt: opt, store: st}
 	if err := a.wire(ctx); err != nil {
+		if a.jobs != nil {
+			_ = a.jobs.close()
+		}
 		st.Close()
 		return nil, err
 	}
@@ -139,12 +144,17 @@ func (a *App) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	mlflow := mlflowapi.New(tracking.NewService(st, teams, opt.Clock), modelregistry.NewService(st, st, teams, opt.Clock), artifacts, opt.Log)
+	trk := tracking.NewService(st, teams, opt.Clock)
+	mlflow := mlflowapi.New(trk, modelregistry.NewService(st, st, teams, opt.Clock), artifacts, opt.Log)
+	a.jobs, err = newJobs(cfg, st, templates, tokens, trk, repos, opt.Clock, opt.Log)
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := httpapi.New(httpapi.Deps{
 		Auth: tokens, Teams: teams, Tokens: tokens, Audit: audit.NewService(st, opt.Clock), Lifecycle: templates,
-		Projects: projects, Idempotency: idempotency.NewService(st, opt.Clock), Ready: st, Log: opt.Log, Registry: reg,
+		Projects: projects, Jobs: a.jobs.service, Idempotency: idempotency.NewService(st, opt.Clock), Ready: st, Log: opt.Log, Registry: reg,
 		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes), Mounts: []httpapi.Mount{mlflow.Mount()},
 		Version: httpapi.VersionInfo{Version: version.Version, Commit: version.Commit, GoVersion: version.GoVersion()},
 	})
@@ -169,6 +179,11 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.runner.Start(ctx); err != nil {
 		return fmt.Errorf("resume project sagas: %w", err)
 	}
+	a.done = make(chan struct{})
+	go func() {
+		defer close(a.done)
+		a.jobs.controller.Run(ctx)
+	}()
 	return nil
 }
 
@@ -185,7 +200,14 @@ func (a *App) Close() error {
 		a.stop()
 	}
 	a.runner.Wait()
-	return a.store.Close()
+	if a.done != nil {
+		<-a.done
+	}
+	var err error
+	if a.jobs != nil {
+		err = a.jobs.close() // jobs keep running; a restart follows them again
+	}
+	return errors.Join(err, a.store.Close())
 }
 
 // Run serves mlportal until ctx is cancelled.

@@ -3,10 +3,19 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/mlportal/mlportal/internal/clock"
+	"github.com/mlportal/mlportal/internal/config"
+	"github.com/mlportal/mlportal/internal/executor/local"
+	"github.com/mlportal/mlportal/internal/scheduler"
+	"github.com/mlportal/mlportal/internal/store"
+	"github.com/mlportal/mlportal/internal/tracking"
 
 	"github.com/mlportal/mlportal/internal/fault"
 	"github.com/mlportal/mlportal/internal/gitserver"
@@ -72,4 +81,32 @@ func (w *workspaces) Prepare(ctx context.Context, j jobs.Job) (string, error) {
 func (w *workspaces) Release(_ context.Context, jobID string) error {
 	dir := filepath.Join(w.dir, jobID)
 	return errors.Join(os.Remove(dir+".complete"), os.RemoveAll(dir))
+}
+
+// jobsParts are the jobs service, its controller and the executor to
+// close on shutdown.
+type jobsParts struct {
+	service    *jobs.Service
+	controller *jobs.Controller
+	close      func() error
+}
+
+// newJobs wires the configured executor (mlportal.jobs.executor) under
+// the scheduler's controller.
+func newJobs(cfg config.Config, st *store.Store, templates jobs.Templates, tokens tokenIssuer, trk *tracking.Service,
+	repos *gitserver.Store, clk clock.Clock, log *slog.Logger) (*jobsParts, error) {
+	lc := cfg.Jobs.Local
+	ex, err := local.New(local.Config{Dir: lc.Dir, CacheDir: lc.CacheDir, NodeName: lc.NodeName, Python: lc.Python,
+		FakeGPUs: lc.NvidiaSmi, GPUTypes: lc.GPUTypes, StopGrace: cfg.Jobs.GracePeriod.Duration, Clock: clk}, log)
+	if err != nil {
+		return nil, fmt.Errorf("mlportal.jobs.local: %w", err)
+	}
+	pol := scheduler.DefaultPolicy()
+	pol.GracePeriod = cfg.Jobs.GracePeriod.Duration
+	ctl := jobs.NewController(jobs.ControllerConfig{Repo: st, Teams: st, Executor: ex, Runs: jobRuns{tracking: trk},
+		Tokens: jobTokens{tokens: tokens}, Spaces: &workspaces{repos: repos, projects: st, dir: filepath.Join(lc.Dir, "sources")},
+		Leases: st, Clock: clk, Log: log, Policy: pol, Owner: runnerOwner(), TrackingURI: cfg.Server.BaseURL,
+		CheckpointRoot: filepath.Join(lc.Dir, "checkpoints")})
+	svc := jobs.NewService(st, st, st, templates, ex, ctl, clk, nil)
+	return &jobsParts{service: svc, controller: ctl, close: ex.Close}, nil
 }

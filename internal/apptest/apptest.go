@@ -32,6 +32,10 @@ func Start(t testing.TB, opt app.Options, edit func(*config.Config)) *Server {
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.Database.DSN = filepath.Join(cfg.DataDir, "mlportal.db")
+	// The listener comes first so that the server knows its own URL: jobs
+	// and clone URLs point at it.
+	srv := httptest.NewUnstartedServer(nil)
+	cfg.Server.BaseURL = "http://" + srv.Listener.Addr().String()
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -41,6 +45,7 @@ func Start(t testing.TB, opt app.Options, edit func(*config.Config)) *Server {
 	}
 	a, err := app.New(context.Background(), cfg, opt)
 	if err != nil {
+		srv.Listener.Close()
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -48,7 +53,8 @@ func Start(t testing.TB, opt app.Options, edit func(*config.Config)) *Server {
 		a.Close()
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler())
+	srv.Config.Handler = a.Handler()
+	srv.Start()
 	t.Cleanup(func() { srv.Close(); cancel(); a.Close() })
 	return &Server{URL: srv.URL, App: a, Config: cfg}
 }

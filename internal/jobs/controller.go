@@ -30,9 +30,14 @@ type AllTeams interface {
 // lineage needs no user code, and ends it with the job.
 type Runs interface {
 	// StartRun creates (or, for the same job, returns) the job's run.
-	StartRun(ctx context.Context, j Job) (experimentID, runID, artifactURI string, err error)
+	StartRun(ctx context.Context, j Job) (RunRef, error)
 	// EndRun marks the run FINISHED, FAILED or KILLED after the job's state.
 	EndRun(ctx context.Context, j Job) error
+}
+
+// RunRef names a job's MLflow run.
+type RunRef struct {
+	ExperimentID, ExperimentName, RunID, ArtifactURI string
 }
 
 // Credentials issues the token a job calls mlportal (and MLflow) with,
@@ -517,17 +522,20 @@ func errorText(err error) string {
 func (c *Controller) spec(ctx context.Context, j Job) (executor.Spec, Job, error) {
 	env := map[string]string{}
 	maps.Copy(env, j.Env)
-	env["MLPORTAL_JOB_ID"], env["MLPORTAL_PROJECT"], env["MLPORTAL_TEAM"] = j.ID, j.Project, j.Team
+	env["MLPORTAL_JOB_ID"], env["MLPORTAL_RUN_ID"], env["MLPORTAL_PROJECT"], env["MLPORTAL_TEAM"] = j.ID, j.ID, j.Project, j.Team
 	if c.cfg.TrackingURI != "" {
 		env["MLPORTAL_URL"], env["MLFLOW_TRACKING_URI"] = c.cfg.TrackingURI, c.cfg.TrackingURI
 	}
 	if c.cfg.Runs != nil {
-		exp, run, uri, err := c.cfg.Runs.StartRun(ctx, j)
+		ref, err := c.cfg.Runs.StartRun(ctx, j)
 		if err != nil {
 			return executor.Spec{}, j, fmt.Errorf("create the job's MLflow run: %w", err)
 		}
-		j.ExperimentID, j.RunID, j.ArtifactURI = exp, run, uri
-		env["MLFLOW_EXPERIMENT_ID"], env["MLFLOW_RUN_ID"], env["MLPORTAL_ARTIFACT_URI"] = exp, run, uri
+		j.ExperimentID, j.RunID, j.ArtifactURI = ref.ExperimentID, ref.RunID, ref.ArtifactURI
+		// mlflow.start_run() continues MLFLOW_RUN_ID's run, and code that
+		// calls set_experiment(MLFLOW_EXPERIMENT_NAME) stays in its experiment.
+		env["MLFLOW_EXPERIMENT_ID"], env["MLFLOW_EXPERIMENT_NAME"] = ref.ExperimentID, ref.ExperimentName
+		env["MLFLOW_RUN_ID"], env["MLPORTAL_ARTIFACT_URI"] = ref.RunID, ref.ArtifactURI
 	}
 	if c.cfg.Tokens != nil {
 		ttl := j.Timeout

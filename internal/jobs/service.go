@@ -112,7 +112,7 @@ var (
 )
 
 // reservedEnv are set by mlportal for every job.
-var reservedEnv = []string{"MLPORTAL_", "MLFLOW_TRACKING_", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES"}
+var reservedEnv = []string{"MLPORTAL_", "MLFLOW_TRACKING_", "MLFLOW_RUN_ID", "MLFLOW_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_NAME", "CUDA_VISIBLE_DEVICES", "NVIDIA_VISIBLE_DEVICES"}
 
 // Submit validates a job against its project's template and the team's
 // quota and queues it.

@@ -398,6 +398,256 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/models": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Registered models by name, optionally of one team or project. */
+        get: operations["listModels"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{model}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The registered model's name (MLflow's). */
+                model: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        /** A registered model with its aliases, latest versions and where it is deployed. */
+        get: operations["getModel"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{model}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The registered model's name (MLflow's). */
+                model: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        /** The model's versions, newest first, with their lineage facts. */
+        get: operations["listModelVersions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{model}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The registered model's name (MLflow's). */
+                model: components["parameters"]["ModelName"];
+                version: components["parameters"]["ModelVersionNumber"];
+            };
+            cookie?: never;
+        };
+        /** One version with its source run, artifact digest, signature, metrics, params, code, image and datasets. */
+        get: operations["getModelVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{model}/versions/{version}/approval": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The registered model's name (MLflow's). */
+                model: components["parameters"]["ModelName"];
+                version: components["parameters"]["ModelVersionNumber"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** Approve or reject a version for production (team maintainers); recorded in the model's history. */
+        put: operations["setModelVersionApproval"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{model}/history": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The registered model's name (MLflow's). */
+                model: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        /** Who moved which alias or stage, or approved which version, from what to what, when and why. */
+        get: operations["getModelHistory"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{model}/lineage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The registered model's name (MLflow's). */
+                model: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        /** The graph dataset → run → model version → deployment for every version of the model. */
+        get: operations["getModelLineage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/models/{model}/docs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The registered model's name (MLflow's). */
+                model: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        /**
+         * The model's TechDocs source (mkdocs.yml and Markdown), generated from the registry as it is now.
+         * @description Overview, performance per version, input/output format from the signature, training data
+         *     and lineage, dependencies, deployment history and versions. Backstage's TechDocs builds it
+         *     (the `mlportal` TechDocs preparer fetches this tree). `ETag` changes whenever the source does.
+         */
+        get: operations["getModelDocs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Datasets by name, optionally of one team. */
+        get: operations["listDatasets"];
+        put?: never;
+        /**
+         * Register a dataset version by URI and content hash, with its schema, row count and profile (team members).
+         * @description The profile (per-column nulls, distinct values, min and max, and duplicate rows) is checked
+         *     against the expectations of the project's lifecycle template (`dataExpectations`); the
+         *     version records the quality report. A model version trained on a dataset whose report
+         *     failed cannot be registered. The same name and content hash again returns that version
+         *     (200).
+         */
+        post: operations["registerDataset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{dataset}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset: components["parameters"]["DatasetName"];
+            };
+            cookie?: never;
+        };
+        /** A dataset with its versions, newest first. */
+        get: operations["getDataset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/datasets/{dataset}/versions/{version}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset: components["parameters"]["DatasetName"];
+                version: number;
+            };
+            cookie?: never;
+        };
+        /** One dataset version with its quality report. */
+        get: operations["getDatasetVersion"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/changes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The change feed of models, model versions and datasets, for the catalog's deltas.
+         * @description Changes after the cursor, oldest first. With `wait`, an empty answer is held until a change
+         *     arrives or the wait ends (long poll), so a follower sees a new model version within a
+         *     second. Cursors are opaque; start with none and continue with `next`.
+         */
+        get: operations["listChanges"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -736,6 +986,243 @@ export interface components {
             /** Format: int64 */
             version: number;
         };
+        Model: {
+            name: string;
+            /** @description The owning team (the Backstage owner is its group). */
+            team: string;
+            /** @description The ML project (the Backstage System); from the `mlportal.project` tag of the model or its runs. */
+            project?: string;
+            description?: string;
+            /** @description e.g. sklearn, pytorch; from the newest version's MLmodel flavors. */
+            framework?: string;
+            /** @description The highest stage any version holds: None, Staging, Production, Archived. */
+            stage?: string;
+            /** @description The MLflow experiment of the newest version's run. */
+            experimentId?: string;
+            /** @description alias → version */
+            aliases: {
+                [key: string]: number;
+            };
+            latestVersions: components["schemas"]["ModelVersion"][];
+            deployments?: components["schemas"]["Deployment"][];
+            tags: {
+                [key: string]: string;
+            };
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            updatedAt: string;
+        };
+        ModelList: {
+            items: components["schemas"]["Model"][];
+            nextPageToken?: string;
+        };
+        ModelVersion: {
+            model: string;
+            /** Format: int64 */
+            version: number;
+            description?: string;
+            stage: string;
+            aliases: string[];
+            /** @description The run that produced it. */
+            runId?: string;
+            /** @description The mlportal job that ran that run. */
+            jobId?: string;
+            source?: string;
+            artifactUri?: string;
+            /** @description `sha256:` of the model's MLmodel file as stored. */
+            digest?: string;
+            framework?: string;
+            signature?: components["schemas"]["ModelSignature"];
+            metrics?: {
+                [key: string]: number;
+            };
+            params?: {
+                [key: string]: string;
+            };
+            codeRepository?: string;
+            commit?: string;
+            imageDigest?: string;
+            datasets?: components["schemas"]["DatasetRef"][];
+            approval: components["schemas"]["Approval"];
+            /** Format: date-time */
+            createdAt: string;
+            createdBy: string;
+        };
+        ModelVersionList: {
+            items: components["schemas"]["ModelVersion"][];
+            nextPageToken?: string;
+        };
+        ModelSignature: {
+            inputs?: components["schemas"]["ColumnSpec"][];
+            outputs?: components["schemas"]["ColumnSpec"][];
+        };
+        ColumnSpec: {
+            name?: string;
+            type: string;
+            shape?: number[];
+            optional?: boolean;
+        };
+        Approval: {
+            /** @enum {string} */
+            status: "pending" | "approved" | "rejected";
+            by?: string;
+            /** Format: date-time */
+            at?: string;
+            comment?: string;
+        };
+        ApprovalChange: {
+            /** @enum {string} */
+            status: "pending" | "approved" | "rejected";
+            comment?: string;
+        };
+        Deployment: {
+            /** @description staging, production, … */
+            environment: string;
+            /** Format: int64 */
+            version: number;
+            state: string;
+            url?: string;
+            /** Format: date-time */
+            since?: string;
+        };
+        ModelEvent: {
+            /** Format: int64 */
+            id: number;
+            /** @enum {string} */
+            kind: "alias-set" | "alias-deleted" | "stage-changed" | "version-created" | "version-deleted" | "approval-changed" | "deployed";
+            /** Format: int64 */
+            version?: number;
+            alias?: string;
+            from?: string;
+            to?: string;
+            reason?: string;
+            actor: string;
+            /** Format: date-time */
+            at: string;
+        };
+        ModelEventList: {
+            items: components["schemas"]["ModelEvent"][];
+            nextPageToken?: string;
+        };
+        Lineage: {
+            nodes: {
+                /** @description `dataset:<name>@<version>`, `run:<id>`, `model:<name>@<version>`, `deployment:<env>` */
+                id: string;
+                /** @enum {string} */
+                kind: "dataset" | "run" | "model-version" | "deployment" | "job";
+                label: string;
+                attributes?: {
+                    [key: string]: string;
+                };
+            }[];
+            edges: {
+                from: string;
+                to: string;
+                /** @enum {string} */
+                kind: "trained-on" | "produced" | "deployed-as" | "ran";
+            }[];
+        };
+        DocsTree: {
+            files: {
+                /** @description Relative: `mkdocs.yml`, `docs/index.md`, … */
+                path: string;
+                content: string;
+            }[];
+        };
+        DatasetRef: {
+            name: string;
+            version?: number;
+            digest?: string;
+            uri?: string;
+            /** @enum {string} */
+            quality?: "passed" | "failed" | "unchecked";
+        };
+        DatasetRegister: {
+            team: components["schemas"]["Name"];
+            /** @description The project whose lifecycle template's `dataExpectations` check the profile. */
+            project?: components["schemas"]["Name"];
+            name: components["schemas"]["Name"];
+            /** @description Where the data is: s3://…, file://…, mlflow-artifacts:/… */
+            uri: string;
+            /** @description `sha256:<hex>` of the content (the CLI computes it). */
+            contentHash: string;
+            description?: string;
+            /** Format: int64 */
+            rowCount?: number;
+            schema?: components["schemas"]["ColumnSpec"][];
+            profile?: components["schemas"]["DatasetProfile"];
+        };
+        DatasetProfile: {
+            /** Format: int64 */
+            duplicateRows?: number;
+            columns?: {
+                name: string;
+                /** Format: int64 */
+                nulls?: number;
+                /** Format: int64 */
+                distinct?: number;
+                /** Format: double */
+                min?: number;
+                /** Format: double */
+                max?: number;
+            }[];
+        };
+        QualityReport: {
+            /** @enum {string} */
+            status: "passed" | "failed" | "unchecked";
+            checks: {
+                column?: string;
+                /** @description e.g. maxNullFraction, unique, min, max, present */
+                check: string;
+                expected?: string;
+                actual?: string;
+                passed: boolean;
+                message: string;
+            }[];
+        };
+        DatasetVersion: {
+            name: string;
+            team: string;
+            project?: string;
+            version: number;
+            uri: string;
+            contentHash: string;
+            description?: string;
+            /** Format: int64 */
+            rowCount?: number;
+            schema?: components["schemas"]["ColumnSpec"][];
+            profile?: components["schemas"]["DatasetProfile"];
+            quality: components["schemas"]["QualityReport"];
+            /** Format: date-time */
+            createdAt: string;
+            createdBy: string;
+        };
+        Dataset: {
+            name: string;
+            team: string;
+            versions: components["schemas"]["DatasetVersion"][];
+        };
+        DatasetList: {
+            items: components["schemas"]["Dataset"][];
+            nextPageToken?: string;
+        };
+        Change: {
+            /** @enum {string} */
+            kind: "model" | "model-version" | "dataset";
+            name: string;
+            /** Format: int64 */
+            version?: number;
+            /** @enum {string} */
+            op: "upsert" | "delete";
+            /** Format: date-time */
+            at: string;
+        };
+        ChangeList: {
+            items: components["schemas"]["Change"][];
+            /** @description The cursor to continue from. */
+            next: string;
+        };
         /** @description A job; absent fields take the project's lifecycle template's defaults. */
         JobSubmit: {
             /** @description The project's team; absent: the team of a team-scoped token. */
@@ -868,6 +1355,10 @@ export interface components {
         /** @description The ETag last read; on mismatch the request is refused with 412. */
         IfMatch: string;
         TeamName: components["schemas"]["Name"];
+        /** @description The registered model's name (MLflow's). */
+        ModelName: string;
+        ModelVersionNumber: number;
+        DatasetName: components["schemas"]["Name"];
         JobId: string;
         ProjectId: string;
     };
@@ -1599,6 +2090,361 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    listModels: {
+        parameters: {
+            query?: {
+                team?: components["schemas"]["Name"];
+                project?: components["schemas"]["Name"];
+                /** @description Only models whose name contains this text. */
+                q?: string;
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextPageToken` of the previous page. */
+                pageToken?: components["parameters"]["PageToken"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of models. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelList"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getModel: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The registered model's name (MLflow's). */
+                model: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The model. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Model"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    listModelVersions: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextPageToken` of the previous page. */
+                pageToken?: components["parameters"]["PageToken"];
+            };
+            header?: never;
+            path: {
+                /** @description The registered model's name (MLflow's). */
+                model: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of versions. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersionList"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getModelVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The registered model's name (MLflow's). */
+                model: components["parameters"]["ModelName"];
+                version: components["parameters"]["ModelVersionNumber"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The version. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    setModelVersionApproval: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The registered model's name (MLflow's). */
+                model: components["parameters"]["ModelName"];
+                version: components["parameters"]["ModelVersionNumber"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ApprovalChange"];
+            };
+        };
+        responses: {
+            /** @description The version with its new approval status. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelVersion"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getModelHistory: {
+        parameters: {
+            query?: {
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextPageToken` of the previous page. */
+                pageToken?: components["parameters"]["PageToken"];
+            };
+            header?: never;
+            path: {
+                /** @description The registered model's name (MLflow's). */
+                model: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of events, oldest first. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ModelEventList"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getModelLineage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The registered model's name (MLflow's). */
+                model: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lineage graph. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Lineage"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getModelDocs: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The registered model's name (MLflow's). */
+                model: components["parameters"]["ModelName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The docs tree. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocsTree"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    listDatasets: {
+        parameters: {
+            query?: {
+                team?: components["schemas"]["Name"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextPageToken` of the previous page. */
+                pageToken?: components["parameters"]["PageToken"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of datasets. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetList"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    registerDataset: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a POST safe to retry: the same key with the same body returns the first
+                 *     response; the same key with another body is refused with 422. Keys live 24 hours.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DatasetRegister"];
+            };
+        };
+        responses: {
+            /** @description This content was registered before; that version. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetVersion"];
+                };
+            };
+            /** @description Registered. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetVersion"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getDataset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset: components["parameters"]["DatasetName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The dataset. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Dataset"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getDatasetVersion: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                dataset: components["parameters"]["DatasetName"];
+                version: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The version. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DatasetVersion"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    listChanges: {
+        parameters: {
+            query?: {
+                after?: string;
+                /** @description A duration up to 30s: `10s`. */
+                wait?: string;
+                limit?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Changes and the cursor to continue from. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChangeList"];
                 };
             };
             default: components["responses"]["Error"];
