@@ -2,7 +2,21 @@ import { MlportalApiError } from './errors';
 import { parseProjectEvents, ProjectEvent } from './projectEvents';
 import type {
   AuditEventList,
+  ChangeList,
+  Dataset,
+  DatasetList,
+  DatasetVersion,
+  DocsTree,
   Identity,
+  Lineage,
+  ListChangesQuery,
+  ListDatasetsQuery,
+  ListModelsQuery,
+  ListModelVersionsQuery,
+  Model,
+  ModelList,
+  ModelVersion,
+  ModelVersionList,
   IssuedToken,
   ListAuditEventsQuery,
   ListTeamsQuery,
@@ -46,6 +60,23 @@ export interface IdempotentRequestOptions {
   idempotencyKey?: string;
 }
 
+/** Options of a read that may be answered "unchanged". */
+export interface CachedRequestOptions {
+  /** The ETag of the copy the caller has; sent as `If-None-Match`. */
+  etag?: string;
+}
+
+/** A resource read with {@link CachedRequestOptions}: its new value, or word that the caller's copy is current. */
+export type MaybeModified<T> =
+  | { modified: true; value: T; etag: string | undefined }
+  | { modified: false; etag: string };
+
+/** Options of a long poll. */
+export interface LongPollOptions {
+  /** Aborting it ends the request at once (the promise rejects with the abort reason). */
+  signal?: AbortSignal;
+}
+
 /** Options of a request guarded by the resource's version. */
 export interface ConditionalRequestOptions {
   /** The ETag last read; the server refuses with 412 when the resource changed since. */
@@ -62,12 +93,14 @@ interface RequestSpec {
   body?: unknown;
   headers?: Record<string, string | undefined>;
   signal?: AbortSignal;
+  /** A 304 is an answer, not an error (the request sent `If-None-Match`). */
+  notModified?: boolean;
 }
 
 /**
  * A typed client of the mlportal API, one method per operation of
  * internal/api/openapi.yaml. Failed calls throw {@link MlportalApiError}.
- * It does not retry, and it does not page through lists on its own.
+ * It does not retry; it pages through lists only through {@link paginate}.
  */
 export class MlportalApiClient {
   private readonly baseUrl: MlportalApiClientOptions['baseUrl'];
@@ -237,6 +270,112 @@ export class MlportalApiClient {
     yield* parseProjectEvents(response.body);
   }
 
+  /** GET /api/v1/models — a page of registered models ordered by name. Page with `pageToken`, or use {@link paginate}. */
+  async listModels(query: ListModelsQuery = {}): Promise<ModelList> {
+    return (await this.send<ModelList>({ method: 'GET', path: '/v1/models', query })).body;
+  }
+
+  /** GET /api/v1/models/{model} — aliases, latest versions, deployments, team, project and framework. */
+  async getModel(name: string): Promise<Model> {
+    return (await this.send<Model>({ method: 'GET', path: modelPath(name) })).body;
+  }
+
+  /** GET /api/v1/models/{model}/versions — newest first, with their lineage facts. */
+  async listModelVersions(
+    name: string,
+    query: ListModelVersionsQuery = {},
+  ): Promise<ModelVersionList> {
+    return (
+      await this.send<ModelVersionList>({
+        method: 'GET',
+        path: `${modelPath(name)}/versions`,
+        query,
+      })
+    ).body;
+  }
+
+  /** GET /api/v1/models/{model}/versions/{version} */
+  async getModelVersion(name: string, version: number): Promise<ModelVersion> {
+    return (
+      await this.send<ModelVersion>({
+        method: 'GET',
+        path: `${modelPath(name)}/versions/${encodeURIComponent(String(version))}`,
+      })
+    ).body;
+  }
+
+  /** GET /api/v1/models/{model}/lineage — the graph dataset → run → model version → deployment. */
+  async getModelLineage(name: string): Promise<Lineage> {
+    return (await this.send<Lineage>({ method: 'GET', path: `${modelPath(name)}/lineage` })).body;
+  }
+
+  /**
+   * GET /api/v1/models/{model}/docs — the model's TechDocs source (mkdocs.yml and
+   * Markdown). Given the `etag` of the copy the caller has, an unchanged tree is
+   * `{ modified: false }` (a 304, or a 200 with the same ETag).
+   */
+  async getModelDocs(
+    name: string,
+    options: CachedRequestOptions = {},
+  ): Promise<MaybeModified<DocsTree>> {
+    const response = await this.open({
+      method: 'GET',
+      path: `${modelPath(name)}/docs`,
+      headers: { 'If-None-Match': options.etag },
+      notModified: true,
+    });
+    const etag = response.headers.get('etag') ?? undefined;
+    if (options.etag && (response.status === 304 || etag === options.etag)) {
+      await response.body?.cancel();
+      return { modified: false, etag: options.etag };
+    }
+    return { modified: true, value: (await response.json()) as DocsTree, etag };
+  }
+
+  /** GET /api/v1/datasets — a page of datasets (each with its versions, newest first) ordered by name. */
+  async listDatasets(query: ListDatasetsQuery = {}): Promise<DatasetList> {
+    return (await this.send<DatasetList>({ method: 'GET', path: '/v1/datasets', query })).body;
+  }
+
+  /** GET /api/v1/datasets/{dataset} — with its versions, newest first. */
+  async getDataset(name: string): Promise<Dataset> {
+    return (
+      await this.send<Dataset>({
+        method: 'GET',
+        path: `/v1/datasets/${encodeURIComponent(name)}`,
+      })
+    ).body;
+  }
+
+  /** GET /api/v1/datasets/{dataset}/versions/{version} — with its quality report. */
+  async getDatasetVersion(name: string, version: number): Promise<DatasetVersion> {
+    return (
+      await this.send<DatasetVersion>({
+        method: 'GET',
+        path: `/v1/datasets/${encodeURIComponent(name)}/versions/${encodeURIComponent(
+          String(version),
+        )}`,
+      })
+    ).body;
+  }
+
+  /**
+   * GET /api/v1/changes — the change feed of models, versions and datasets after
+   * the cursor `after` (none: from the start), oldest first. With `wait` (`25s`,
+   * at most 30 s) the server holds an empty answer until a change arrives: a long
+   * poll. Continue with the answer's `next`.
+   */
+  async listChanges(query: ListChangesQuery = {}, options: LongPollOptions = {}): Promise<ChangeList> {
+    return (
+      await this.send<ChangeList>({
+        method: 'GET',
+        path: '/v1/changes',
+        query,
+        signal: options.signal,
+      })
+    ).body;
+  }
+
   private async send<T>(spec: RequestSpec): Promise<{ body: T; etag: string | undefined }> {
     const response = await this.open(spec);
     const etag = response.headers.get('etag') ?? undefined;
@@ -283,11 +422,31 @@ export class MlportalApiClient {
         cause: error,
       });
     }
-    if (!response.ok) {
+    if (!response.ok && !(spec.notModified && response.status === 304)) {
       throw await MlportalApiError.fromResponse(response);
     }
     return response;
   }
+}
+
+function modelPath(name: string): string {
+  return `/v1/models/${encodeURIComponent(name)}`;
+}
+
+/**
+ * Every item of a paged list, page after page: `for await (const model of
+ * paginate(q => client.listModels({ ...q, team })))`. `list` gets the page
+ * token of the previous page (none for the first).
+ */
+export async function* paginate<T>(
+  list: (query: { pageToken?: string }) => Promise<{ items: T[]; nextPageToken?: string }>,
+): AsyncGenerator<T> {
+  let pageToken: string | undefined;
+  do {
+    const page = await list(pageToken ? { pageToken } : {});
+    yield* page.items;
+    pageToken = page.nextPageToken || undefined;
+  } while (pageToken);
 }
 
 function queryString(query: Query | undefined): string {

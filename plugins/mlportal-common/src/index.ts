@@ -12,9 +12,12 @@ export * from './types';
 export * from './claims';
 export { MlportalApiError, codeForStatus } from './errors';
 export type { MlportalApiErrorOptions } from './errors';
-export { MlportalApiClient } from './client';
+export { MlportalApiClient, paginate } from './client';
 export type {
   MlportalApiClientOptions,
+  CachedRequestOptions,
+  MaybeModified,
+  LongPollOptions,
   Versioned,
   IdempotentRequestOptions,
   ConditionalRequestOptions,
