@@ -1,21 +1,19 @@
 import type {
   UrlReaderService,
+  UrlReaderServiceReadTreeOptions,
   UrlReaderServiceReadTreeResponse,
   UrlReaderServiceReadUrlOptions,
   UrlReaderServiceReadUrlResponse,
   UrlReaderServiceSearchOptions,
   UrlReaderServiceSearchResponse,
 } from '@backstage/backend-plugin-api';
-import { ReadUrlResponseFactory } from '@backstage/backend-defaults/urlReader';
 import {
-  AuthenticationError,
-  InputError,
-  NotAllowedError,
-  NotFoundError,
-  NotImplementedError,
-  NotModifiedError,
-  ServiceUnavailableError,
-} from '@backstage/errors';
+  ReadUrlResponseFactory,
+  type ReadTreeResponseFactory,
+} from '@backstage/backend-defaults/urlReader';
+import { InputError, NotImplementedError, NotModifiedError } from '@backstage/errors';
+import { readModelDocsTree } from './modelDocs';
+import { refusal, unreachable } from './responses';
 
 /** Options of {@link MlportalUrlReader}. */
 export interface MlportalUrlReaderOptions {
@@ -31,10 +29,14 @@ export interface MlportalUrlReaderOptions {
   /** A bearer token for mlportal, for the backend's own service principal. */
   getToken(): Promise<string>;
   fetch?: typeof fetch;
+  /** Builds `readTree` answers; the reader factory's. Without it `readTree` fails. */
+  treeResponseFactory?: ReadTreeResponseFactory;
 }
 
 /** `<team>/<project>.git/raw/<ref>/<path>`, below `<base>/git/`. */
 const RAW_PATH = /^([^/]+)\/([^/]+)\.git\/raw\/(.+)$/;
+/** `<model>/docs` below `<base>/api/v1/models/`: a model's TechDocs source. */
+const DOCS_PATH = /^([^/]+)\/docs\/?$/;
 
 /**
  * A UrlReaderService for files on mlportal's git server, at
@@ -44,25 +46,35 @@ const RAW_PATH = /^([^/]+)\/([^/]+)\.git\/raw\/(.+)$/;
  * read a project's catalog-info.yaml without `backend.reading.allow`.
  * `readUrl` supports ETags (the file's git blob id): an unchanged file throws
  * NotModifiedError. `search` reads the one file a URL without wildcards
- * names (the catalog reads locations so); patterns and `readTree` are not
- * implemented.
+ * names (the catalog reads locations so); patterns are not implemented.
+ *
+ * It also reads the TechDocs source mlportal generates for every model,
+ * `<mlportal>/api/v1/models/<model>/docs`, as a tree (`readTree`): Backstage's
+ * stock `url` TechDocs preparer then prepares a model entity whose
+ * `backstage.io/techdocs-ref` is `url:<mlportal>/api/v1/models/<model>/docs`.
+ * The tree's ETag is the docs' ETag; an unchanged tree throws NotModifiedError.
  */
 export class MlportalUrlReader implements UrlReaderService {
   private readonly bases: URL[];
   private readonly apiBaseUrl: string;
   private readonly getToken: () => Promise<string>;
   private readonly fetch: typeof fetch;
+  private readonly treeResponseFactory: ReadTreeResponseFactory | undefined;
 
   constructor(options: MlportalUrlReaderOptions) {
     this.bases = [...new Set(options.baseUrls.map(trimSlash))].map(b => new URL(b));
     this.apiBaseUrl = trimSlash(options.apiBaseUrl);
     this.getToken = options.getToken;
     this.fetch = options.fetch ?? globalThis.fetch;
+    this.treeResponseFactory = options.treeResponseFactory;
   }
 
-  /** Whether the URL is on mlportal's git server: under `<base>/git/` of a known base. */
+  /**
+   * Whether the URL is one this reader reads: under `<base>/git/` of a known
+   * base, or a model's docs at `<base>/api/v1/models/<model>/docs`.
+   */
   predicate(url: URL): boolean {
-    return this.gitPath(url) !== undefined;
+    return this.gitPath(url) !== undefined || this.docsModel(url) !== undefined;
   }
 
   async readUrl(
@@ -70,6 +82,12 @@ export class MlportalUrlReader implements UrlReaderService {
     options?: UrlReaderServiceReadUrlOptions,
   ): Promise<UrlReaderServiceReadUrlResponse> {
     const parsed = new URL(url);
+    if (this.docsModel(parsed) !== undefined) {
+      throw new NotImplementedError(
+        `${url} is a model's TechDocs source, a tree of files: read it with readTree ` +
+          '(the TechDocs url preparer does)',
+      );
+    }
     const rest = this.gitPath(parsed);
     if (rest === undefined) {
       throw new InputError(`${url} is not on mlportal's git server (${this.bases.join(', ')})`);
@@ -91,14 +109,8 @@ export class MlportalUrlReader implements UrlReaderService {
     try {
       response = await this.fetch(target, { headers, signal: options?.signal });
     } catch (error) {
-      if ((error as Error).name === 'AbortError') throw error;
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-      throw new ServiceUnavailableError(
-        `mlportal at ${this.apiBaseUrl} is unreachable (${cause}) reading ${url}: check that the ` +
-          'mlportal server is running and that mlportal.backstage.baseUrl points at it',
-      );
+      throw unreachable(error, this.apiBaseUrl, url);
     }
-
     if (response.status === 304) {
       await response.body?.cancel();
       throw new NotModifiedError(`${url} is unchanged (ETag ${options?.etag})`);
@@ -106,30 +118,40 @@ export class MlportalUrlReader implements UrlReaderService {
     if (response.ok) {
       return ReadUrlResponseFactory.fromResponse(response);
     }
-    const reason = (await response.text()).trim();
-    const message = `mlportal refused to read ${url} (${response.status}): ${reason}`;
-    switch (response.status) {
-      case 400:
-        throw new InputError(message);
-      case 401:
-        throw new AuthenticationError(
-          `${message}. Check that mlportal trusts the public key of mlportal.backstage.privateKey ` +
-            '(mlportal.auth.backstage.publicKeys)',
-        );
-      case 403:
-        throw new NotAllowedError(message);
-      case 404:
-        throw new NotFoundError(message);
-      default:
-        throw new Error(message);
-    }
+    throw await refusal(response, url);
   }
 
-  async readTree(url: string): Promise<UrlReaderServiceReadTreeResponse> {
-    throw new NotImplementedError(
-      `reading a tree from mlportal's git server is not supported (${url}): read single files at ` +
-        '<mlportal>/git/<team>/<project>.git/raw/<ref>/<path>, or clone the repository',
-    );
+  /**
+   * A model's TechDocs source (`<base>/api/v1/models/<model>/docs`) as a tree:
+   * `mkdocs.yml` and `docs/**`. Given the ETag of an earlier answer, an unchanged
+   * tree throws NotModifiedError. Trees of the git server are not supported.
+   */
+  async readTree(
+    url: string,
+    options?: UrlReaderServiceReadTreeOptions,
+  ): Promise<UrlReaderServiceReadTreeResponse> {
+    const model = this.docsModel(new URL(url));
+    if (model === undefined) {
+      throw new NotImplementedError(
+        `reading a tree from mlportal's git server is not supported (${url}): read single files at ` +
+          '<mlportal>/git/<team>/<project>.git/raw/<ref>/<path>, or clone the repository; ' +
+          "the trees mlportal serves are models' docs, <mlportal>/api/v1/models/<model>/docs",
+      );
+    }
+    if (!this.treeResponseFactory) {
+      throw new Error('MlportalUrlReader was built without a treeResponseFactory, so it cannot read trees');
+    }
+    return readModelDocsTree({
+      url,
+      target: `${this.apiBaseUrl}/api/v1/models/${model}/docs`,
+      apiBaseUrl: this.apiBaseUrl,
+      fetch: this.fetch,
+      token: options?.token ?? (await this.getToken()),
+      etag: options?.etag,
+      signal: options?.signal,
+      filter: options?.filter,
+      treeResponseFactory: this.treeResponseFactory,
+    });
   }
 
   /**
@@ -165,8 +187,18 @@ export class MlportalUrlReader implements UrlReaderService {
 
   /** The path below `<base>/git/`, still percent-encoded, or undefined off the git server. */
   private gitPath(url: URL): string | undefined {
+    return this.below(url, 'git/');
+  }
+
+  /** The model of a `<base>/api/v1/models/<model>/docs` URL, still percent-encoded. */
+  private docsModel(url: URL): string | undefined {
+    const rest = this.below(url, 'api/v1/models/');
+    return rest === undefined ? undefined : DOCS_PATH.exec(rest)?.[1];
+  }
+
+  private below(url: URL, path: string): string | undefined {
     for (const base of this.bases) {
-      const prefix = `${trimSlash(base.pathname)}/git/`;
+      const prefix = `${trimSlash(base.pathname)}/${path}`;
       if (url.origin === base.origin && url.pathname.startsWith(prefix)) {
         return url.pathname.slice(prefix.length);
       }

@@ -7,9 +7,10 @@ import { MlportalUrlReader } from './MlportalUrlReader';
 /**
  * Adds {@link MlportalUrlReader} to every plugin's UrlReaderService, through
  * Backstage's `urlReaderFactoriesServiceRef`. The reader acts as the plugin
- * that reads (`plugin:catalog` for the catalog), with a token signed with
- * `mlportal.backstage.privateKey`, and answers URLs under `/git/` of
- * `mlportal.server.baseUrl` and `mlportal.backstage.baseUrl`. Without a
+ * that reads (`plugin:catalog` for the catalog, `plugin:techdocs` for
+ * TechDocs), with a token signed with `mlportal.backstage.privateKey`, and
+ * answers URLs under `/git/` and models' docs (`/api/v1/models/<model>/docs`,
+ * as trees) of `mlportal.server.baseUrl` and `mlportal.backstage.baseUrl`. Without a
  * private key configured it adds no reader and logs why. The package's default
  * export installs it with the plugin.
  */
@@ -17,7 +18,7 @@ export const mlportalUrlReaderFactory = createServiceFactory({
   service: urlReaderFactoriesServiceRef,
   deps: { auth: coreServices.auth },
   async factory({ auth }) {
-    return ({ config, logger }) => {
+    return ({ config, logger, treeResponseFactory }) => {
       if (!config.getOptionalString('mlportal.backstage.privateKey')) {
         logger.warn(
           "mlportal.backstage.privateKey is not set: files on mlportal's git server cannot be read " +
@@ -29,6 +30,7 @@ export const mlportalUrlReaderFactory = createServiceFactory({
       const issuer = new MlportalIdentityTokenIssuer(settings);
       const publicBaseUrl = config.getOptionalString('mlportal.server.baseUrl');
       const reader = new MlportalUrlReader({
+        treeResponseFactory,
         baseUrls: [settings.baseUrl, ...(publicBaseUrl ? [publicBaseUrl] : [])],
         apiBaseUrl: settings.baseUrl,
         async getToken() {
