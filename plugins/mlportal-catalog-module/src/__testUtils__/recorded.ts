@@ -144,7 +144,7 @@ export class RecordedMlportal implements MlportalCatalogSource {
   readonly calls: string[] = [];
   /** Makes the next calls of `listChanges` fail with these errors, in order. */
   readonly feedFailures: Error[] = [];
-  private waiters: (() => void)[] = [];
+  private waiters: { wake(): void; drop(error: Error): void }[] = [];
 
   async listModels(query: { limit?: number; pageToken?: string } = {}) {
     this.calls.push(`listModels ${query.pageToken ?? ''}`);
@@ -187,7 +187,14 @@ export class RecordedMlportal implements MlportalCatalogSource {
     this.changes.push({ kind, name, op, at: AT });
     const waiters = this.waiters;
     this.waiters = [];
-    waiters.forEach(wake => wake());
+    waiters.forEach(w => w.wake());
+  }
+
+  /** Fails the long polls in flight with `error`, as a dropped connection does. */
+  dropPolls(error: Error) {
+    const waiters = this.waiters;
+    this.waiters = [];
+    waiters.forEach(w => w.drop(error));
   }
 
   async listChanges(query: ListChangesQuery = {}, options: LongPollOptions = {}): Promise<ChangeList> {
@@ -203,7 +210,7 @@ export class RecordedMlportal implements MlportalCatalogSource {
           reject(signal.reason);
           return;
         }
-        this.waiters.push(resolve);
+        this.waiters.push({ wake: resolve, drop: reject });
         signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
       });
     }
