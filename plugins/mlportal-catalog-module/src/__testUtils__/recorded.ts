@@ -34,9 +34,9 @@ export function team(name: string, backstageGroup?: string): Team {
   };
 }
 
-export function version(model: string, v: number, extra: Partial<ModelVersion> = {}): ModelVersion {
+export function version(modelName: string, v: number, extra: Partial<ModelVersion> = {}): ModelVersion {
   return {
-    model,
+    model: modelName,
     version: v,
     stage: 'None',
     aliases: [],
