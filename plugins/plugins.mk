@@ -5,7 +5,8 @@ PLUGINS_DIR   ?= plugins
 PLUGINS_STAMP := $(PLUGINS_DIR)/node_modules/.mlportal-install-stamp
 PLUGINS_MANIFESTS := $(PLUGINS_DIR)/package-lock.json $(PLUGINS_DIR)/package.json \
 	$(PLUGINS_DIR)/mlportal-backend/package.json $(PLUGINS_DIR)/mlportal-common/package.json \
-	$(PLUGINS_DIR)/mlportal-node/package.json $(PLUGINS_DIR)/mlportal-scaffolder-module/package.json
+	$(PLUGINS_DIR)/mlportal-node/package.json $(PLUGINS_DIR)/mlportal-scaffolder-module/package.json \
+	$(PLUGINS_DIR)/mlportal-catalog-module/package.json $(PLUGINS_DIR)/mlportal-techdocs-module/package.json
 
 .PHONY: plugins-install plugins-generate plugins-check-generated plugins-tsc test-plugins
 
@@ -24,5 +25,6 @@ plugins-check-generated: plugins-install ## Fail when the plugins' generated Typ
 plugins-tsc: plugins-install ## Type-check the plugins
 	cd $(PLUGINS_DIR) && npm run tsc
 
-test-plugins: plugins-install build ## Run the plugins' tests (unit, and integration against a real bin/mlportal)
+# docs: the TechDocs module's test builds model docs with the mkdocs that docs/build.sh installs.
+test-plugins: plugins-install build docs ## Run the plugins' tests (unit, and integration against a real bin/mlportal, TechDocs with real mkdocs)
 	cd $(PLUGINS_DIR) && CI=true MLPORTAL_BIN=$(CURDIR)/bin/mlportal npm test
