@@ -8,7 +8,7 @@ PLUGINS_MANIFESTS := $(PLUGINS_DIR)/package-lock.json $(PLUGINS_DIR)/package.jso
 	$(PLUGINS_DIR)/mlportal-node/package.json $(PLUGINS_DIR)/mlportal-scaffolder-module/package.json \
 	$(PLUGINS_DIR)/mlportal-catalog-module/package.json $(PLUGINS_DIR)/mlportal-techdocs-module/package.json
 
-.PHONY: plugins-install plugins-generate plugins-check-generated plugins-tsc test-plugins
+.PHONY: plugins-install plugins-generate plugins-check-generated plugins-tsc test-plugins bench-plugins
 
 plugins-install: $(PLUGINS_STAMP) ## Install the plugins' npm dependencies (npm ci; skipped while node_modules matches package-lock.json)
 
@@ -28,3 +28,6 @@ plugins-tsc: plugins-install ## Type-check the plugins
 # docs: the TechDocs module's test builds model docs with the mkdocs that docs/build.sh installs.
 test-plugins: plugins-install build docs ## Run the plugins' tests (unit, and integration against a real bin/mlportal, TechDocs with real mkdocs)
 	cd $(PLUGINS_DIR) && CI=true MLPORTAL_BIN=$(CURDIR)/bin/mlportal npm test
+
+bench-plugins: plugins-install build ## Benchmark the catalog module's full sync of 10,000 models against a real bin/mlportal (MODELS=n to change)
+	cd $(PLUGINS_DIR)/mlportal-catalog-module && CI=true MLPORTAL_BIN=$(CURDIR)/bin/mlportal npm run bench
