@@ -31,7 +31,6 @@ export interface MlportalCatalogSettings {
 export const DEFAULT_SCHEDULE: SchedulerServiceTaskScheduleDefinition = {
   frequency: { minutes: 30 },
   timeout: { minutes: 10 },
-  initialDelay: { seconds: 3 },
 };
 
 /** The longest long poll mlportal holds (internal/api/openapi.yaml, `wait`). */
