@@ -2,9 +2,9 @@ import { mockServices } from '@backstage/backend-test-utils';
 import { ConfigReader } from '@backstage/config';
 import { MlportalApiClient } from '@mlportal/plugin-mlportal-common';
 import { MlportalServer, startMlportalServer } from '@mlportal/plugin-mlportal-node/testUtils';
-import { RecordingConnection } from './__testUtils__/recorded';
-import { MlportalEntityProvider } from './provider';
-import { readMlportalCatalogSettings } from './settings';
+import { RecordingConnection } from './recorded';
+import { MlportalEntityProvider } from '../provider';
+import { readMlportalCatalogSettings } from '../settings';
 
 /**
  * Benchmark, not a test (run with `make bench-plugins`): the provider's full
