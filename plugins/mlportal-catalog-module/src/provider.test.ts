@@ -90,6 +90,21 @@ describe('MlportalEntityProvider full sync', () => {
     await provider.stop();
   });
 
+  it('syncs when the change feed does not answer, and follows it once it does', async () => {
+    const { mlportal, connection, provider, logger } = setup();
+    mlportal.feedFailures.push(new Error('503 the change feed is not configured'));
+    mlportal.feedFailures.push(new Error('503 the change feed is not configured'));
+    await provider.connect(connection);
+    await expect(provider.fullSync()).resolves.toEqual({ models: 1, datasets: 1 });
+    expect(logger.warn).toHaveBeenCalledWith(expect.stringContaining('syncing without it'));
+    // Changes before the follower knows the head are the next full sync's.
+    await until(() => provider.cursor !== undefined);
+    mlportal.change('model', 'churn');
+    await connection.waitFor(2);
+    expect(names(connection.mutations[1])).toEqual(['Component:churn']);
+    await provider.stop();
+  });
+
   it('refuses to sync before the catalog connected it', async () => {
     const { provider } = setup({ changes: false });
     await expect(provider.fullSync()).rejects.toThrow(/not connected/);

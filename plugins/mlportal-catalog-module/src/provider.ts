@@ -118,8 +118,16 @@ export class MlportalEntityProvider implements EntityProvider {
       const connection = this.connected();
       const started = Date.now();
       // The follower starts after the feed's head known now: what changes
-      // while this sync reads is applied after it as a delta.
-      await this.follower?.head();
+      // while this sync reads is applied after it as a delta. A feed that
+      // does not answer does not stop the sync; the next one catches up.
+      try {
+        await this.follower?.head();
+      } catch (error) {
+        this.options.logger.warn(
+          `mlportal's change feed did not answer (${String((error as Error)?.message ?? error)}); ` +
+            'syncing without it, deltas start once it answers',
+        );
+      }
       const { source } = this.options;
       const limit = this.options.pageSize ?? 500;
 
