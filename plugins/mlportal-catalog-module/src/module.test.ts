@@ -34,6 +34,9 @@ async function eventually<T>(
  * MLflow REST API appears as a Component, and a new version reaches it through
  * the change feed while the full sync is half an hour away.
  */
+// Each test polls the catalog for up to 60 s (eventually); Jest's own limit is above that.
+jest.setTimeout(90_000);
+
 describe('the mlportal entity provider in a real catalog backend', () => {
   let server: MlportalServer;
   let backend: TestBackend;

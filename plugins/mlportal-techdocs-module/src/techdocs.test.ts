@@ -89,6 +89,8 @@ async function eventually<T>(what: string, check: () => Promise<T | undefined>, 
  * from mlportal's docs tree although `techdocs.builder` is `external`, and
  * served as HTML.
  */
+jest.setTimeout(120_000);
+
 describe("TechDocs of a model from mlportal's docs tree", () => {
   const { server, seen } = recordedDocs();
   let backend: TestBackend;
@@ -197,7 +199,7 @@ describe("TechDocs of a model from mlportal's docs tree", () => {
       .get('/api/techdocs/metadata/techdocs/default/component/churn')
       .set('Authorization', reader);
     expect(metadata.body).toMatchObject({ site_name: 'churn', etag: '"docs-1"' });
-  }, 120_000);
+  });
 
   it('leaves other entities to CI, as techdocs.builder external says', async () => {
     const events = await sync('handbook');
