@@ -152,7 +152,7 @@ describe('the mlportal entity provider in a real catalog backend', () => {
     expect(updated.metadata.annotations?.['mlportal.io/stage']).toBe('Production');
   });
 
-  it('adds a new model and a new dataset through the change feed', async () => {
+  it('adds a new model, a new dataset and the lineage between a model and its data through the change feed', async () => {
     await mlflow('registered-models/create', {
       name: 'fraud score',
       tags: [{ key: 'mlportal.team', value: 'fraud' }],
@@ -186,6 +186,45 @@ describe('the mlportal entity provider in a real catalog backend', () => {
       'mlportal.io/dataset-version': '1',
       'mlportal.io/content-hash': `sha256:${'a'.repeat(64)}`,
     });
+
+    // Lineage: a run trained on the dataset produces version 3 of churn, which now depends on it.
+    const { experiment_id: experimentId } = await mlflow('experiments/create', {
+      name: 'churn-training',
+      tags: [{ key: 'mlportal.team', value: 'fraud' }],
+    });
+    const { run } = await mlflow('runs/create', { experiment_id: experimentId });
+    await mlflow('runs/log-inputs', {
+      run_id: run.info.run_id,
+      datasets: [
+        {
+          dataset: {
+            name: 'transactions',
+            digest: 'a'.repeat(64),
+            source_type: 's3',
+            source: JSON.stringify({ uri: 's3://data/transactions.parquet' }),
+          },
+        },
+      ],
+    });
+    await mlflow('model-versions/create', {
+      name: 'churn',
+      source: `mlflow-artifacts:/${experimentId}/${run.info.run_id}/artifacts/model`,
+      run_id: run.info.run_id,
+    });
+    const trained = await eventually('churn depending on transactions', async () => {
+      const e = await entity('component', 'churn');
+      return e?.relations?.some(r => r.type === 'dependsOn' && r.targetRef === 'resource:default/transactions')
+        ? e
+        : undefined;
+    });
+    expect([...(trained.spec?.dependsOn as string[])].sort()).toEqual([
+      'resource:default/mlportal-artifact-store',
+      'resource:default/transactions',
+    ]);
+    const usedBy = await entity('resource', 'transactions');
+    expect(usedBy?.relations).toEqual(
+      expect.arrayContaining([{ type: 'dependencyOf', targetRef: 'component:default/churn' }]),
+    );
   });
 
   it('removes a deleted model through the change feed', async () => {
