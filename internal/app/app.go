@@ -146,7 +146,7 @@ func (a *App) wire(ctx context.Context) error {
 	}
 	trk := tracking.NewService(st, teams, opt.Clock)
 	mlflow := mlflowapi.New(trk, modelregistry.NewService(st, st, teams, opt.Clock), artifacts, opt.Log)
-	a.jobs, err = newJobs(cfg, st, templates, tokens, trk, repos, opt.Clock, opt.Log)
+	a.jobs, err = newJobs(cfg, st, templates, tokens, trk, repos, artifacts, opt.Clock, opt.Log)
 	if err != nil {
 		return err
 	}

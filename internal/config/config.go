@@ -52,6 +52,11 @@ type LocalExecutorConfig struct {
 	// GPUTypes maps nvidia-smi product names to GPU types (the keys of
 	// teams' GPU quotas), e.g. {"NVIDIA A100-SXM4-80GB": a100}.
 	GPUTypes map[string]string `yaml:"gpuTypes"`
+	// LimitCPUAndMemory makes the scheduler admit local jobs only while
+	// their CPU and memory requests fit the machine. Off (the default),
+	// only GPUs are counted: the local executor does not isolate CPU or
+	// memory, and lifecycle templates ask for cluster-sized amounts.
+	LimitCPUAndMemory bool `yaml:"limitCPUAndMemory"`
 }
 
 // ArtifactsConfig selects the artifact store (internal/artifact).

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"maps"
@@ -54,6 +55,15 @@ type Workspaces interface {
 	Release(ctx context.Context, jobID string) error
 }
 
+// LogArchive keeps each attempt's output after the executor has cleaned
+// up (a Kubernetes pod's logs go with the pod).
+type LogArchive interface {
+	Save(ctx context.Context, jobID string, attempt int, r io.Reader) error
+	// Open returns every archived attempt's output, oldest first;
+	// fault.ErrNotFound when none was archived.
+	Open(ctx context.Context, jobID string) (io.ReadCloser, error)
+}
+
 // Leases keeps one controller active among replicas.
 type Leases interface {
 	Lease(ctx context.Context, name, owner string, now, until time.Time) (bool, error)
@@ -68,6 +78,7 @@ type ControllerConfig struct {
 	Tokens   Credentials // optional
 	Spaces   Workspaces  // optional
 	Leases   Leases      // optional: without it this process always leads
+	Logs     LogArchive  // optional: without it output ends with the attempt
 	Clock    clock.Clock
 	Log      *slog.Logger
 	Policy   scheduler.Policy
@@ -307,9 +318,23 @@ func (c *Controller) finish(ctx context.Context, j Job, next *Job, st executor.S
 			next.Reason = fmt.Sprintf("failed: %s; see `mlportal jobs logs %s`", msg, j.ID)
 		}
 	}
+	c.archive(ctx, j)
 	if err := c.cfg.Executor.Cleanup(ctx, j.ID); err != nil {
 		c.cfg.Log.Warn("job cleanup", "job", j.ID, "err", err)
 	}
+}
+
+// archive copies the attempt's output from the executor to the archive.
+func (c *Controller) archive(ctx context.Context, j Job) {
+	if c.cfg.Logs == nil {
+		return
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(c.cfg.Executor.Logs(ctx, j.ID, false, pw)) }()
+	if err := c.cfg.Logs.Save(ctx, j.ID, j.Attempt, pr); err != nil {
+		c.cfg.Log.Warn("archive the job's output", "job", j.ID, "attempt", j.Attempt, "err", err)
+	}
+	pr.Close()
 }
 
 // ended closes the job's run.

@@ -81,6 +81,7 @@ type Service struct {
 	teams     Teams
 	templates Templates
 	logs      LogSource
+	archive   LogArchive
 	wake      Waker
 	clock     clock.Clock
 	newID     func() string
@@ -371,5 +372,20 @@ func (s *Service) Logs(ctx context.Context, p identity.Principal, id string, fol
 	if j.Attempt == 0 {
 		return fault.New(fault.ErrConflict, "job %s has not started yet, so it has no output: %s", id, j.Reason)
 	}
+	if !j.State.Holds() && s.archive != nil { // ended, or queued again: the attempts' output is archived
+		rc, err := s.archive.Open(ctx, id)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		_, err = io.Copy(w, rc)
+		return err
+	}
 	return s.logs.Logs(ctx, id, follow, w)
+}
+
+// WithLogArchive makes Logs read ended jobs' output from the archive.
+func (s *Service) WithLogArchive(a LogArchive) *Service {
+	s.archive = a
+	return s
 }
