@@ -23,7 +23,7 @@ func TestSpecValidate(t *testing.T) {
 		fields []string
 	}{
 		{name: "valid", edit: func(*quota.Spec) {}},
-		{name: "temporary with a project", edit: func(s *quota.Spec) { s.Project, s.ProjectGPUs, s.Duration = "churn", intp(8), 720 * time.Hour }},
+		{name: "temporary with a project", edit: func(s *quota.Spec) { s.Project, s.ProjectGPUs, s.Duration = "churn", intp(8), 720*time.Hour }},
 		{name: "bad type and counts", edit: func(s *quota.Spec) { s.GPUType, s.GPUs, s.BorrowingLimit = "A100", -1, intp(-2) },
 			fields: []string{"gpuType", "gpus", "borrowingLimit"}},
 		{name: "short justification", edit: func(s *quota.Spec) { s.Justification = "  need more GPUs    " }, fields: []string{"justification"}},
