@@ -59,6 +59,7 @@ type App struct {
 	adminToken  string
 	adminSource string
 	runner      *project.Runner
+	quota       *quotaParts        // quota requests, costs and budgets (quota.go)
 	stop        context.CancelFunc // stops the runner; set by Start
 }
 
@@ -132,11 +133,13 @@ func (a *App) wire(ctx context.Context) error {
 	}
 	a.runner = project.NewRunner(rcfg)
 	projects := project.NewService(st, teams, templates, a.runner, opt.Clock, nil, projectOptions(cfg)...)
+	a.quota = newQuotaParts(cfg, st, nss, opt.Clock, opt.Log)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := httpapi.New(httpapi.Deps{
 		Auth: tokens, Teams: teams, Tokens: tokens, Audit: audit.NewService(st, opt.Clock), Lifecycle: templates,
 		Projects: projects, Idempotency: idempotency.NewService(st, opt.Clock), Ready: st, Log: opt.Log, Registry: reg,
+		Quota: a.quota.quota, Costs: a.quota.costs,
 		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes),
 		Version:      httpapi.VersionInfo{Version: version.Version, Commit: version.Commit, GoVersion: version.GoVersion()},
 	})
@@ -161,6 +164,7 @@ func (a *App) Start(ctx context.Context) error {
 	if err := a.runner.Start(ctx); err != nil {
 		return fmt.Errorf("resume project sagas: %w", err)
 	}
+	a.quota.start(ctx)
 	return nil
 }
 
@@ -177,6 +181,7 @@ func (a *App) Close() error {
 		a.stop()
 	}
 	a.runner.Wait()
+	a.quota.wait()
 	return a.store.Close()
 }
 
