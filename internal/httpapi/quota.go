@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -137,7 +138,7 @@ func quotaRequestOut(r quota.Request) api.QuotaRequest {
 		Comment: strPtr(r.Comment), ExpiresAt: formatTime(r.ExpiresAt), Applied: r.Applied, AppliedAt: formatTime(r.AppliedAt),
 		ApplyError: strPtr(r.ApplyError), Attempts: r.Attempts, Version: r.Version}
 	if r.Duration > 0 {
-		out.Duration = strPtr(r.Duration.String())
+		out.Duration = strPtr(shortDuration(r.Duration))
 	}
 	if ch := r.Change; ch != nil {
 		out.Change = &api.QuotaChange{HadEntry: ch.HadEntry, NominalBefore: ch.NominalBefore, NominalAfter: ch.NominalAfter,
@@ -147,4 +148,16 @@ func quotaRequestOut(r quota.Request) api.QuotaRequest {
 		}
 	}
 	return out
+}
+
+// shortDuration writes 720h rather than Go's 720h0m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }

@@ -91,7 +91,7 @@ func TestQuotaRequestsThroughTheAPI(t *testing.T) {
 	}
 	r := e.do("POST", "/api/v1/teams/fraud/quota-requests", alice, req).must(t, 201)
 	id := r.body["id"].(string)
-	if r.body["status"] != "pending" || r.header.Get("Location") != "/api/v1/teams/fraud/quota-requests/"+id || r.body["duration"] != "720h0m0s" {
+	if r.body["status"] != "pending" || r.header.Get("Location") != "/api/v1/teams/fraud/quota-requests/"+id || r.body["duration"] != "720h" {
 		t.Fatalf("created: %s %s", r.header.Get("Location"), r.raw)
 	}
 
