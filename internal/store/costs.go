@@ -28,7 +28,8 @@ var costGroups = map[cost.GroupBy]string{
 
 // SumJobCosts sums the GPU-seconds and cost recorded on the jobs f selects
 // that used GPU time (or cost something) or hold GPUs now, grouped by g,
-// in one aggregate query over the jobs_team_charged or jobs_charged index.
+// in one aggregate query that reads only the covering index jobs_team_costs
+// (one team) or jobs_costs.
 func (s *Store) SumJobCosts(ctx context.Context, f cost.LedgerFilter, g cost.GroupBy) ([]cost.Line, error) {
 	group, ok := costGroups[g]
 	if !ok {

@@ -10,8 +10,10 @@ ALTER TABLE jobs ADD COLUMN cost DOUBLE PRECISION NOT NULL DEFAULT 0;
 ALTER TABLE jobs ADD COLUMN pool TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN gpu_type TEXT NOT NULL DEFAULT '';
 ALTER TABLE jobs ADD COLUMN month TEXT NOT NULL DEFAULT '';
-CREATE INDEX jobs_charged ON jobs (finished_at);
-CREATE INDEX jobs_team_charged ON jobs (team, finished_at);
+-- Covering indexes of the roll-ups (store/costs.go): one team's jobs by
+-- when they were charged, and everyone's; a roll-up reads only these.
+CREATE INDEX jobs_team_costs ON jobs (team, finished_at, project, gpu_type, month, state, gpu_seconds, cost);
+CREATE INDEX jobs_costs ON jobs (finished_at, team, project, gpu_type, month, state, gpu_seconds, cost);
 
 -- A team's monthly budget (internal/cost).
 CREATE TABLE budgets (
