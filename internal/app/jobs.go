@@ -109,7 +109,7 @@ type jobsParts struct {
 // newJobs wires the configured executor (mlportal.jobs.executor) under
 // the scheduler's controller.
 func newJobs(cfg config.Config, st *store.Store, templates jobs.Templates, tokens tokenIssuer, trk *tracking.Service,
-	repos *gitserver.Store, artifacts artifact.Store, clk clock.Clock, log *slog.Logger) (*jobsParts, error) {
+	repos *gitserver.Store, artifacts artifact.Store, q *quotaParts, clk clock.Clock, log *slog.Logger) (*jobsParts, error) {
 	lc := cfg.Jobs.Local
 	ex, err := local.New(local.Config{Dir: lc.Dir, CacheDir: lc.CacheDir, NodeName: lc.NodeName, Python: lc.Python,
 		FakeGPUs: lc.NvidiaSmi, GPUTypes: lc.GPUTypes, StopGrace: cfg.Jobs.GracePeriod.Duration, Clock: clk}, log)
@@ -124,8 +124,8 @@ func newJobs(cfg config.Config, st *store.Store, templates jobs.Templates, token
 	pol.GracePeriod = cfg.Jobs.GracePeriod.Duration
 	ctl := jobs.NewController(jobs.ControllerConfig{Repo: st, Teams: st, Executor: exe, Runs: jobRuns{tracking: trk},
 		Tokens: jobTokens{tokens: tokens}, Spaces: &workspaces{repos: repos, projects: st, dir: filepath.Join(lc.Dir, "sources")},
-		Leases: st, Logs: jobLogs{store: artifacts}, Clock: clk, Log: log, Policy: pol, Owner: runnerOwner(), TrackingURI: cfg.Server.BaseURL,
+		Leases: st, Logs: jobLogs{store: artifacts}, Pricer: q.pricer(), Clock: clk, Log: log, Policy: pol, Owner: runnerOwner(), TrackingURI: cfg.Server.BaseURL,
 		CheckpointRoot: filepath.Join(lc.Dir, "checkpoints")})
-	svc := jobs.NewService(st, st, st, templates, ex, ctl, clk, nil).WithLogArchive(jobLogs{store: artifacts})
+	svc := jobs.NewService(st, st, st, templates, ex, ctl, clk, nil, q.jobOptions()...).WithLogArchive(jobLogs{store: artifacts})
 	return &jobsParts{service: svc, controller: ctl, close: ex.Close}, nil
 }

@@ -25,6 +25,8 @@ type Config struct {
 	Artifacts ArtifactsConfig `yaml:"artifacts"`
 	// Jobs configures the GPU scheduler and where jobs run.
 	Jobs JobsConfig `yaml:"jobs"`
+	// Costs prices GPU time for cost accounting and budgets.
+	Costs CostsConfig `yaml:"costs"`
 }
 
 // JobsConfig configures training and batch jobs (internal/jobs).
@@ -57,6 +59,27 @@ type LocalExecutorConfig struct {
 	// only GPUs are counted: the local executor does not isolate CPU or
 	// memory, and lifecycle templates ask for cluster-sized amounts.
 	LimitCPUAndMemory bool `yaml:"limitCPUAndMemory"`
+	// Costs prices GPU time for cost accounting and budgets.
+	Costs CostsConfig `yaml:"costs"`
+}
+
+// CostsConfig prices jobs (internal/cost): a job's cost is its GPU-hours
+// times the hourly price of its GPU type in the pool its nodes belong to,
+// plus its CPU core-hours and memory GiB-hours at their prices.
+type CostsConfig struct {
+	Currency string `yaml:"currency"` // ISO 4217 code, "USD"
+	// GPUHourPrices maps a GPU type (as nodes report it, e.g. a100) to the
+	// price of one GPU for one hour per pool; the key "default" prices
+	// types not listed. None = GPU time costs nothing.
+	GPUHourPrices      map[string]GPUHourPrice `yaml:"gpuHourPrices"`
+	CPUCoreHourPrice   float64                 `yaml:"cpuCoreHourPrice"`   // 0
+	MemoryGiBHourPrice float64                 `yaml:"memoryGiBHourPrice"` // 0
+}
+
+// GPUHourPrice is one GPU type's hourly price in each node pool.
+type GPUHourPrice struct {
+	OnDemand float64 `yaml:"onDemand"`
+	Spot     float64 `yaml:"spot"` // 0 = the on-demand price
 }
 
 // ArtifactsConfig selects the artifact store (internal/artifact).
@@ -268,6 +291,7 @@ func Default() Config {
 		SCM:       SCMConfig{Default: "local"},
 		Artifacts: ArtifactsConfig{Backend: "fs"},
 		Jobs:      JobsConfig{Executor: "local", GracePeriod: Duration{30 * time.Second}},
+		Costs:     CostsConfig{Currency: "USD"},
 		Projects: ProjectsConfig{
 			DefaultQuota: ProjectQuota{CPU: "32", Memory: "128Gi", GPUs: 4, Pods: 50, Storage: "500Gi", PVCs: 20},
 			Limits:       ProjectLimits{MaxGPUsPerContainer: 8, DefaultCPU: "1", DefaultMemory: "2Gi", MaxCPU: "32", MaxMemory: "256Gi"},

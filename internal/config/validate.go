@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -78,6 +79,7 @@ func (c Config) Validate() error {
 		ps.add("jobs.executor", "must be local or kubernetes (got %q)", c.Jobs.Executor)
 	}
 	positive(&ps, "jobs.gracePeriod", c.Jobs.GracePeriod)
+	c.Costs.validate(&ps)
 	if len(ps) > 0 {
 		return &ValidationError{Problems: ps}
 	}
@@ -349,4 +351,29 @@ func (a ArtifactsConfig) validate(ps *problems) {
 	default:
 		ps.add("artifacts.backend", "must be fs or s3 (got %q)", a.Backend)
 	}
+}
+
+var (
+	currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+	gpuTypeRE  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+)
+
+func (c CostsConfig) validate(ps *problems) {
+	if !currencyRE.MatchString(c.Currency) {
+		ps.add("costs.currency", "must be an ISO 4217 currency code such as USD or EUR (got %q)", c.Currency)
+	}
+	price := func(field string, v float64) {
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > 1e6 {
+			ps.add(field, "must be a price per hour between 0 and 1000000 (got %v)", v)
+		}
+	}
+	for gpuType, p := range c.GPUHourPrices {
+		if !gpuTypeRE.MatchString(gpuType) {
+			ps.add("costs.gpuHourPrices."+gpuType, "must be a GPU type as nodes report it (lower-case letters, digits, '-' or '.') or default")
+		}
+		price("costs.gpuHourPrices."+gpuType+".onDemand", p.OnDemand)
+		price("costs.gpuHourPrices."+gpuType+".spot", p.Spot)
+	}
+	price("costs.cpuCoreHourPrice", c.CPUCoreHourPrice)
+	price("costs.memoryGiBHourPrice", c.MemoryGiBHourPrice)
 }

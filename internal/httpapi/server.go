@@ -69,6 +69,8 @@ type Deps struct {
 	Lifecycle    LifecycleCatalog
 	Projects     Projects
 	Jobs         Jobs
+	Quota        Quota // GPU quota and quota requests
+	Costs        Costs // cost roll-ups and budgets
 	Idempotency  Idempotency
 	Ready        Pinger
 	Log          *slog.Logger

@@ -69,6 +69,12 @@ type Leases interface {
 	Lease(ctx context.Context, name, owner string, now, until time.Time) (bool, error)
 }
 
+// Pricer prices an attempt that held j's resources for d on nodes of
+// j.Pool (cost accounting).
+type Pricer interface {
+	AttemptCost(j Job, d time.Duration) float64
+}
+
 // ControllerConfig are the controller's collaborators and settings.
 type ControllerConfig struct {
 	Repo     Repository
@@ -79,6 +85,7 @@ type ControllerConfig struct {
 	Spaces   Workspaces  // optional
 	Leases   Leases      // optional: without it this process always leads
 	Logs     LogArchive  // optional: without it output ends with the attempt
+	Pricer   Pricer      // optional: without it jobs cost nothing
 	Clock    clock.Clock
 	Log      *slog.Logger
 	Policy   scheduler.Policy
@@ -286,7 +293,11 @@ func (c *Controller) finish(ctx context.Context, j Job, next *Job, st executor.S
 		if end.IsZero() {
 			end = now
 		}
-		next.GPUSeconds += float64(j.TotalGPUs()) * max(end.Sub(j.StartedAt).Seconds(), 0)
+		held := max(end.Sub(j.StartedAt), 0)
+		next.GPUSeconds += float64(j.TotalGPUs()) * held.Seconds()
+		if c.cfg.Pricer != nil {
+			next.Cost += c.cfg.Pricer.AttemptCost(j, held)
+		}
 	}
 	next.ExitCode, next.Nodes, next.StopReason = st.ExitCode, nil, ""
 	requeue := func(reason string) {
@@ -493,6 +504,7 @@ func (c *Controller) admit(ctx context.Context, j Job, a scheduler.Admission, sn
 	}
 	next := j.Clone()
 	next.State, next.Nodes, next.NominatedNodes, next.GPUType = StateStarting, a.Nodes, nil, gpuType
+	next.Pool = poolOf(snap.Nodes, a.Nodes)
 	next.Attempt++
 	next.StartedAt = c.cfg.Clock.Now().UTC()
 	next.Reason = "starting on " + joinNodes(a.Nodes)
@@ -585,6 +597,16 @@ func (c *Controller) spec(ctx context.Context, j Job) (executor.Spec, Job, error
 		Env: env, Workspace: ws, CheckpointDir: path.Join(c.cfg.CheckpointRoot, j.ID), GPUs: j.GPUs, GPUType: j.GPUType,
 		CPUMillis: j.CPUMillis, MemoryBytes: j.MemoryBytes, Replicas: max(j.Replicas, 1), Nodes: j.Nodes, Timeout: j.Timeout,
 		Preemptible: j.Preemptible, Labels: labels}, j, nil
+}
+
+// poolOf is the pool of the attempt's first node, which prices it.
+func poolOf(inventory []scheduler.Node, nodes []string) string {
+	for _, n := range inventory {
+		if len(nodes) > 0 && n.Name == nodes[0] {
+			return string(n.Pool)
+		}
+	}
+	return ""
 }
 
 func joinNodes(nodes []string) string {
