@@ -35,7 +35,7 @@ func (s *state) decide() Decision {
 func (s *state) pending(ji int32) Pending {
 	j := &s.jobs[ji]
 	r := &s.results[ji]
-	p := Pending{JobID: j.ID, Team: j.Team, Reason: r.reason, Detail: r.detail, GPUType: j.GPUType,
+	p := Pending{JobID: j.ID, Team: j.Team, Reason: r.reason, Detail: r.detail, GPUType: j.GPUType, Deferred: r.deferred,
 		PerReplica: j.GPUs, Replicas: j.ReplicaCount(), Victims: r.victims, Since: j.SubmittedAt, Now: s.snap.Now}
 	if r.preempting {
 		for _, k := range r.nodes {
@@ -213,9 +213,12 @@ func (p Pending) Explain() string {
 			return "no node has the CPU and memory this job asks for free; it starts when running jobs end"
 		}
 		fmt.Fprintf(&b, "team %s uses %d/%d nominal %s", p.Team, p.TeamUsed, p.TeamNominal, gpus)
-		if p.TeamUsed+need <= p.TeamNominal {
+		switch {
+		case p.Deferred:
+			fmt.Fprintf(&b, "; only %d are free, and rather than stop other work it waits for running jobs that are estimated to make room soon", p.Free)
+		case p.TeamUsed+need <= p.TeamNominal:
 			fmt.Fprintf(&b, ", so this job's %d are within its quota, but only %d are free and no borrowed or preemptible work can be stopped for it", need, p.Free)
-		} else {
+		default:
 			fmt.Fprintf(&b, " and no idle GPUs can be borrowed (%d free, this job needs %d)", p.Free, need)
 		}
 	default:

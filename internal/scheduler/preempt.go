@@ -113,6 +113,12 @@ func (s *state) preempt(ti, ji int32, within bool) bool {
 	if !s.enough(ti, ji, within) {
 		return fail()
 	}
+	if s.pol.PreemptWait > 0 && j.Priority < PriorityInteractive {
+		if at := s.earliest(ji, false); at >= 0 && at-s.now <= int64(s.pol.PreemptWait) {
+			s.results[ji].deferred = true // room is about to free up: cheaper to wait
+			return false
+		}
+	}
 
 	if s.removed == nil {
 		s.removed = make([]int32, len(s.teams))

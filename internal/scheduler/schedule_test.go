@@ -155,9 +155,11 @@ func TestBorrowAndReclaim(t *testing.T) {
 	ab := func(limit int) []scheduler.Team { return []scheduler.Team{team("a", 8, limit), team("b", 8, limit)} }
 	three := []scheduler.Job{job("a1", "a").gpus(4).obj(), job("a2", "a").gpus(4).at(time.Minute).obj(), job("a3", "a").gpus(4).at(2 * time.Minute).obj()}
 	full := []scheduler.Allocation{
-		job("a1", "a").gpus(4).on(-4*time.Hour, "n-0"), job("a2", "a").gpus(4).on(-3*time.Hour, "n-0"),
-		job("a3", "a").gpus(4).on(-2*time.Hour, "n-1"), job("a4", "a").gpus(4).on(-time.Hour, "n-1"),
+		job("a1", "a").gpus(4).est(10*time.Hour).on(-4*time.Hour, "n-0"), job("a2", "a").gpus(4).est(10*time.Hour).on(-3*time.Hour, "n-0"),
+		job("a3", "a").gpus(4).est(10*time.Hour).on(-2*time.Hour, "n-1"), job("a4", "a").gpus(4).est(10*time.Hour).on(-time.Hour, "n-1"),
 	}
+	endingSoon := slices.Clone(full)
+	endingSoon[0].Job.EstimatedDuration = 4*time.Hour + 10*time.Minute
 	stopping := slices.Clone(full)
 	stopping[3].Terminating, stopping[3].PreemptedFor = true, "b1"
 	runPolicyTable(t, []policyCase{
@@ -194,6 +196,13 @@ func TestBorrowAndReclaim(t *testing.T) {
 					t.Errorf("preemption: %+v", p)
 				}
 			}},
+		{name: "no preemption when room frees within PreemptWait",
+			snap:    scheduler.Snapshot{Nodes: cluster, Teams: ab(unl), Running: endingSoon, Pending: []scheduler.Job{job("b1", "b").gpus(4).obj()}},
+			reasons: map[string]scheduler.Reason{"b1": scheduler.ReasonNoCapacity},
+			explain: map[string][]string{"b1": {"rather than stop other work it waits", "in 10m"}}},
+		{name: "interactive jobs preempt anyway",
+			snap:    scheduler.Snapshot{Nodes: cluster, Teams: ab(unl), Running: endingSoon, Pending: []scheduler.Job{job("b1", "b").gpus(4).prio(scheduler.PriorityInteractive).obj()}},
+			preempt: map[string]string{"a4": "b1"}},
 		{name: "reclaim a whole node from the cheapest borrowed pair",
 			snap:    scheduler.Snapshot{Nodes: cluster, Teams: ab(unl), Running: full, Pending: []scheduler.Job{job("b1", "b").gpus(8).obj()}},
 			preempt: map[string]string{"a3": "b1", "a4": "b1"}},

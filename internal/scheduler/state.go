@@ -83,6 +83,7 @@ type jobResult struct {
 	reservedFor int32 // the job whose reservation kept this one off free nodes
 	reserving   bool  // this job holds a reservation
 	borrowed    int32
+	deferred    bool // could preempt, but room frees within PreemptWait
 	victims     []string
 	nodes       []int32
 }
@@ -389,12 +390,16 @@ func (s *state) candidate(a *allocState, sign int32) {
 	}
 }
 
-// estimatedEnd is start + estimate, never before now.
+// estimatedEnd is start + estimate. A job past its estimate is assumed to
+// need another quarter of it, at least five minutes.
 func (s *state) estimatedEnd(start int64, est time.Duration) int64 {
 	if est <= 0 {
 		est = unknownDuration
 	}
-	return max(start+int64(est), s.now)
+	if end := start + int64(est); end > s.now {
+		return end
+	}
+	return s.now + max(int64(est)/4, int64(5*time.Minute))
 }
 
 // charge adds (sign 1) or removes (sign -1) an allocation's use from its

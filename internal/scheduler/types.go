@@ -207,6 +207,10 @@ type Policy struct {
 	// estimated duration (unknown last) once they have waited less than
 	// ReserveAfter; older jobs keep their submission order.
 	ShortestFirst bool
+	// PreemptWait: a job below the interactive class that running jobs'
+	// estimated ends will make room for within this long waits for them
+	// instead of preempting (0: always preempt when entitled).
+	PreemptWait time.Duration
 	// GracePeriod is copied into every Preemption for the executor.
 	GracePeriod time.Duration
 	// PackingCandidates is how many fitting nodes of the best-fitting size
@@ -215,7 +219,9 @@ type Policy struct {
 }
 
 // DefaultPolicy is mlportal's scheduler: borrowing, reclaim and preemption,
-// weighted fair share, reservations for jobs waiting over an hour.
+// weighted fair share, shortest-first inside a team, reservations for jobs
+// waiting over an hour, and no preemption when running jobs are estimated
+// to make room within 30 minutes (interactive jobs excepted).
 func DefaultPolicy() Policy {
 	return Policy{
 		Borrowing:         true,
@@ -224,6 +230,7 @@ func DefaultPolicy() Policy {
 		ReserveAfter:      time.Hour,
 		MaxReservations:   4,
 		ShortestFirst:     true,
+		PreemptWait:       30 * time.Minute,
 		GracePeriod:       30 * time.Second,
 		PackingCandidates: 8,
 	}
