@@ -10,7 +10,6 @@ import (
 
 // decide turns the scratch state into a Decision.
 func (s *state) decide() Decision {
-	s.frozen = make([][]endGPUs, len(s.nodes))
 	d := Decision{Admit: make([]Admission, 0, len(s.admitted)), Preempt: s.preempts}
 	for _, ji := range s.admitted {
 		j := &s.jobs[ji]
@@ -94,30 +93,44 @@ func (s *state) pending(ji int32) Pending {
 }
 
 type fitsKey struct {
-	shapeKey
-	replicas int32
+	typ, gpus, replicas int32
+	preemptible         bool
 }
 
-// fitsAt estimates when job ji's replicas fit, from running jobs' estimated
-// ends; memoised per job shape.
+// fitsAt estimates when job ji's replicas fit, from running jobs'
+// estimated ends (zero: unknown).
 func (s *state) fitsAt(ji int32) time.Time {
-	j := &s.jobs[ji]
-	key := fitsKey{s.shape(ji), int32(j.ReplicaCount())}
-	plain := len(j.NodeSelector) == 0 && len(j.Tolerations) == 0
-	if s.fitsAtMemo == nil {
-		s.fitsAtMemo = map[fitsKey]int64{}
-	}
-	at, ok := s.fitsAtMemo[key]
-	if !ok || !plain {
-		at = s.earliest(ji, false)
-		if plain {
-			s.fitsAtMemo[key] = at
-		}
-	}
+	at := s.fitsAtNanos(ji)
 	if at <= 0 {
 		return time.Time{}
 	}
 	return time.Unix(0, at).UTC()
+}
+
+type cachedAt struct {
+	ver int32
+	at  int64
+}
+
+// fitsAtNanos estimates when job ji's GPUs are free (earliest by GPU type,
+// count and pool), cached per such shape until the capacity of the GPU
+// type changes hands.
+func (s *state) fitsAtNanos(ji int32) int64 {
+	j := &s.jobs[ji]
+	if s.jobType[ji] < 0 {
+		return s.earliest(ji, false, true)
+	}
+	key := fitsKey{s.jobType[ji], int32(j.GPUs), int32(j.ReplicaCount()), j.IsPreemptible()}
+	ver := s.capVer[s.jobType[ji]]
+	if c, ok := s.fitsCache[key]; ok && c.ver == ver {
+		return c.at
+	}
+	if s.fitsCache == nil {
+		s.fitsCache = map[fitsKey]cachedAt{}
+	}
+	at := s.earliest(ji, false, true)
+	s.fitsCache[key] = cachedAt{ver, at}
+	return at
 }
 
 // teamFreesAt estimates when team ti's running jobs of type t have released

@@ -78,8 +78,10 @@ func (s *state) unplaceable(ji int32) string {
 	key := s.shape(ji)
 	plain := len(j.NodeSelector) == 0 && len(j.Tolerations) == 0
 	if plain {
-		if d, ok := s.shapeMemo[key]; ok {
-			return d
+		for i := range s.shapeMemo { // few shapes: a scan beats hashing
+			if s.shapeMemo[i].key == key {
+				return s.shapeMemo[i].detail
+			}
 		}
 	}
 	lo, hi := s.typeRange(ji)
@@ -96,11 +98,8 @@ func (s *state) unplaceable(ji int32) string {
 	if !found {
 		d = s.whyUnplaceable(j, lo, hi)
 	}
-	if plain {
-		if s.shapeMemo == nil {
-			s.shapeMemo = map[shapeKey]string{}
-		}
-		s.shapeMemo[key] = d
+	if plain && len(s.shapeMemo) < 256 {
+		s.shapeMemo = append(s.shapeMemo, shapeDetail{key, d})
 	}
 	return d
 }
@@ -109,6 +108,11 @@ func (s *state) unplaceable(ji int32) string {
 func (s *state) shape(ji int32) shapeKey {
 	j := &s.jobs[ji]
 	return shapeKey{typ: s.jobType[ji], gpus: int32(j.GPUs), cpu: j.CPUMillis, mem: j.MemoryBytes, gpuMem: j.GPUMemoryBytes, preemptible: j.IsPreemptible()}
+}
+
+type shapeDetail struct {
+	key    shapeKey
+	detail string
 }
 
 type shapeKey struct {
@@ -277,6 +281,7 @@ func (s *state) admit(ji int32, preempting bool) {
 	for _, k := range a.nodes {
 		ns := &s.nodes[k]
 		ns.allocs = append(ns.allocs, idx)
+		ns.endsOK = false
 		ns.lastEnd = max(ns.lastEnd, a.end)
 		if ns.resFor == ji {
 			ns.resFor, ns.resUntil, ns.resNeed = -1, 0, 0
@@ -284,6 +289,9 @@ func (s *state) admit(ji int32, preempting bool) {
 	}
 	ts := &s.teams[ti]
 	wasBorrowing := a.typ >= 0 && ts.used[a.typ] > ts.nominal[a.typ]
+	if a.typ >= 0 {
+		s.capVer[a.typ]++
+	}
 	s.allocs = append(s.allocs, a)
 	s.charge(&s.allocs[idx], 1)
 	ts.share = s.dominantShare(ts)
@@ -309,17 +317,7 @@ func (s *state) freeAt(k int32, g int32) int64 {
 	if free >= g {
 		return s.now
 	}
-	var ends []endGPUs
-	if s.frozen != nil { // deciding: nothing changes any more, so cache
-		if s.frozen[k] == nil {
-			s.frozen[k] = s.nodeEnds(k, nil)
-		}
-		ends = s.frozen[k]
-	} else {
-		ends = s.nodeEnds(k, s.ends[:0])
-		s.ends = ends
-	}
-	for _, e := range ends {
+	for _, e := range s.nodeEnds(k) {
 		free += e.gpus
 		if free >= g {
 			return e.end
@@ -328,10 +326,15 @@ func (s *state) freeAt(k int32, g int32) int64 {
 	return -1
 }
 
-// nodeEnds appends the estimated ends of node k's live allocations, in
-// order, with the GPUs each frees there.
-func (s *state) nodeEnds(k int32, ends []endGPUs) []endGPUs {
+// nodeEnds lists the estimated ends of node k's live allocations, in
+// order, with the GPUs each frees there. The list is cached until the
+// node's allocations change.
+func (s *state) nodeEnds(k int32) []endGPUs {
 	ns := &s.nodes[k]
+	if ns.endsOK {
+		return ns.ends
+	}
+	ends := ns.ends[:0]
 	for _, ai := range ns.allocs {
 		a := &s.allocs[ai]
 		if a.gone || a.typ != ns.typ {
@@ -346,9 +349,7 @@ func (s *state) nodeEnds(k int32, ends []endGPUs) []endGPUs {
 		ends = append(ends, endGPUs{a.end, n * a.gpus})
 	}
 	slices.SortFunc(ends, func(a, b endGPUs) int { return cmp.Compare(a.end, b.end) })
-	if ends == nil {
-		ends = []endGPUs{}
-	}
+	ns.ends, ns.endsOK = ends, true
 	return ends
 }
 
@@ -365,15 +366,25 @@ type timedNode struct {
 // earliest finds the replicas' nodes that free up first for job ji (one
 // replica per node) and when the last of them does; -1 if never. The nodes
 // are left in s.buf. With skipReserved, nodes held for other jobs do not
-// count.
-func (s *state) earliest(ji int32, skipReserved bool) int64 {
+// count. With gpusOnly, nodes are matched by GPU type, count and pool only
+// (an estimate that depends on nothing else of the job).
+func (s *state) earliest(ji int32, skipReserved, gpusOnly bool) int64 {
 	j := &s.jobs[ji]
 	g := int32(j.GPUs)
 	cands := s.cands[:0]
 	lo, hi := s.typeRange(ji)
+	spotOK := j.IsPreemptible() || s.pol.NonPreemptibleOnSpot
 	for t := lo; t < hi; t++ {
 		for _, k := range s.byType[t] {
-			if !s.staticFits(j, k) || (skipReserved && s.nodes[k].resFor >= 0 && s.nodes[k].resFor != ji) {
+			ns := &s.nodes[k]
+			if gpusOnly {
+				if ns.node.Unschedulable || int32(ns.node.GPUs) < g || (ns.pool == 1 && !spotOK) {
+					continue
+				}
+			} else if !s.staticFits(j, k) {
+				continue
+			}
+			if skipReserved && ns.resFor >= 0 && ns.resFor != ji {
 				continue
 			}
 			if at := s.freeAt(k, g); at >= 0 {
@@ -386,9 +397,20 @@ func (s *state) earliest(ji int32, skipReserved bool) int64 {
 	if len(cands) < r {
 		return -1
 	}
-	slices.SortFunc(cands, func(a, b timedNode) int {
-		return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.k, b.k))
-	})
+	byTime := func(a, b timedNode) int { return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.k, b.k)) }
+	if r <= 8 { // select the r earliest rather than sort them all
+		for p := 0; p < r; p++ {
+			m := p
+			for i := p + 1; i < len(cands); i++ {
+				if byTime(cands[i], cands[m]) < 0 {
+					m = i
+				}
+			}
+			cands[p], cands[m] = cands[m], cands[p]
+		}
+	} else {
+		slices.SortFunc(cands, byTime)
+	}
 	s.buf = s.buf[:0]
 	for _, c := range cands[:r] {
 		s.buf = append(s.buf, c.k)
@@ -400,7 +422,7 @@ func (s *state) earliest(ji int32, skipReserved bool) int64 {
 // ReserveAfter, so that smaller jobs cannot keep taking them (EASY
 // backfilling: others may use them only if they end before it can start).
 func (s *state) reserve(ji int32) {
-	at := s.earliest(ji, true)
+	at := s.earliest(ji, true, false)
 	if at < 0 {
 		return
 	}

@@ -47,12 +47,17 @@ func (s *state) queue() {
 	for i := range s.jobs {
 		bySubmit[i] = submitKey{nanos(s.jobs[i].SubmittedAt), int32(i)}
 	}
-	slices.SortFunc(bySubmit, func(a, b submitKey) int {
+	bySubmission := func(a, b submitKey) int {
 		if a.at != b.at {
 			return cmp.Compare(a.at, b.at)
 		}
 		return cmp.Or(strings.Compare(s.jobs[a.i].ID, s.jobs[b.i].ID), cmp.Compare(a.i, b.i))
-	})
+	}
+	// A controller that reads pending jobs in submission order (ORDER BY
+	// submitted_at, id) saves this sort.
+	if !slices.IsSortedFunc(bySubmit, bySubmission) {
+		slices.SortFunc(bySubmit, bySubmission)
+	}
 	seen := make(map[string]struct{}, n+len(s.allocs))
 	for i := range s.allocs {
 		seen[s.allocs[i].job.ID] = struct{}{}

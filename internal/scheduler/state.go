@@ -27,6 +27,9 @@ type nodeState struct {
 	// call, not stopping): all of them, and the preemptible ones per class.
 	cand    int32
 	candPre [4]int32
+	// ends caches the estimated ends of the node's allocations (nodeEnds).
+	ends   []endGPUs
+	endsOK bool
 	// lastEnd is the latest estimated end of the node's live allocations.
 	lastEnd int64
 	// A reservation: until resUntil the node keeps resNeed GPUs for job resFor.
@@ -133,10 +136,12 @@ type state struct {
 	admitted   []int32
 	preempts   []Preemption
 	blocked    int32
-	shapeMemo  map[shapeKey]string
+	shapeMemo  []shapeDetail
 	teamEnds   [][]endGPUs
-	frozen     [][]endGPUs // per node, once deciding
-	fitsAtMemo map[fitsKey]int64
+	// capVer bumps whenever a GPU type's capacity changes hands; it keys
+	// the cache of estimated fit times.
+	capVer    []int32
+	fitsCache map[fitsKey]cachedAt
 
 	// reusable buffers
 	buf          []int32
@@ -323,6 +328,7 @@ func newState(snap *Snapshot, pol Policy) *state {
 	}
 	s.preemptMemo = map[memoKey]memoVal{}
 	s.gen = make([]int32, nt)
+	s.capVer = make([]int32, nt)
 	return s
 }
 

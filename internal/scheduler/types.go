@@ -174,6 +174,8 @@ type Allocation struct {
 }
 
 // Snapshot is everything Schedule looks at. Schedule never modifies it.
+// The order of its slices does not change the decision, but Pending in
+// submission order (SubmittedAt, then ID) saves a sort.
 type Snapshot struct {
 	Now     time.Time
 	Nodes   []Node
