@@ -132,12 +132,12 @@ type state struct {
 	preemptMemo  map[memoKey]memoVal
 	reservations int
 
-	heap       []int32
-	admitted   []int32
-	preempts   []Preemption
-	blocked    int32
-	shapeMemo  []shapeDetail
-	teamEnds   [][]endGPUs
+	heap      []int32
+	admitted  []int32
+	preempts  []Preemption
+	blocked   int32
+	shapeMemo []shapeDetail
+	teamEnds  [][]endGPUs
 	// capVer bumps whenever a GPU type's capacity changes hands; it keys
 	// the cache of estimated fit times.
 	capVer    []int32
