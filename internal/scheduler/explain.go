@@ -34,7 +34,7 @@ func (s *state) decide() Decision {
 func (s *state) pending(ji int32) Pending {
 	j := &s.jobs[ji]
 	r := &s.results[ji]
-	p := Pending{JobID: j.ID, Team: j.Team, Reason: r.reason, Detail: r.detail, GPUType: j.GPUType, Deferred: r.deferred,
+	p := Pending{JobID: j.ID, Team: j.Team, Reason: r.reason, Detail: r.detail, GPUType: j.GPUType, Deferred: r.deferred, Reserving: r.reserving,
 		PerReplica: j.GPUs, Replicas: j.ReplicaCount(), Victims: r.victims, Since: j.SubmittedAt, Now: s.snap.Now}
 	if r.preempting {
 		for _, k := range r.nodes {
@@ -242,6 +242,9 @@ func (p Pending) Explain() string {
 	}
 	if !p.FitsAt.IsZero() {
 		fmt.Fprintf(&b, "; a job of this size would fit when running jobs end as estimated, %s", when(p.FitsAt, p.Now))
+	}
+	if p.Reserving {
+		b.WriteString("; the nodes that free up first are held for it, so later jobs cannot overtake it")
 	}
 	return b.String()
 }

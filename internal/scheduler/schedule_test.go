@@ -397,7 +397,7 @@ func TestReservation(t *testing.T) {
 			reasons: map[string]scheduler.Reason{"big": scheduler.ReasonNoCapacity, "long": scheduler.ReasonReserved},
 			explain: map[string][]string{
 				"long": {"held for job big"},
-				"big":  {"a job of this size would fit when running jobs end as estimated, at 10:00 UTC (in 1h)"}}},
+				"big":  {"a job of this size would fit when running jobs end as estimated, at 10:00 UTC (in 1h)", "held for it"}}},
 		{name: "a short job backfills them",
 			snap:  scheduler.Snapshot{Nodes: cluster, Teams: teams, Running: running, Pending: []scheduler.Job{big, long, short}},
 			admit: []string{"short"}, nodes: map[string][]string{"short": {"n-0"}}},
