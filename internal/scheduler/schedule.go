@@ -15,15 +15,15 @@ import (
 //     pool, teams with their quotas, running allocations and their usage.
 //  2. Queue each team's valid pending jobs: priority class first, then (with
 //     ShortestFirst) shortest estimate among jobs not yet waiting
-//     ReserveAfter, then submission time.
+//     AgeAfter, then submission time.
 //  3. Serve the teams' queue heads from a heap: jobs that stay within their
 //     team's nominal quota first (by priority, then submission), then
 //     borrowers by weighted dominant-resource share (with FairSharing), then
 //     priority, then submission.
 //  4. For each job: check quota and borrowing limit; place all replicas by
 //     best fit or none; else preempt borrowed or preemptible work it is
-//     entitled to; else, if it has waited ReserveAfter, reserve the nodes
-//     that free up first.
+//     entitled to; else, if it is large and has waited ReserveAfter, reserve
+//     the nodes that free up first.
 //  5. Explain every job left pending and report each team's usage.
 //
 // The snapshot is not modified; the same snapshot and policy always give the
@@ -90,7 +90,7 @@ func (s *state) queue() {
 		counts[s.jobTeam[i]]++
 	}
 	// Each team's queue sorts on one packed key: class (high first), jobs
-	// waiting past ReserveAfter first, shortest estimate, submission rank.
+	// waiting past AgeAfter first, shortest estimate, submission rank.
 	for t := range s.teams {
 		s.teams[t].queue = make([]int32, 0, counts[t])
 	}
@@ -143,7 +143,7 @@ func (s *state) queueKey(i int32, rank int) uint64 {
 	j := &s.jobs[i]
 	key := uint64(s.jobTeam[i]) & (1<<teamBits - 1)
 	key = key<<2 | uint64(PriorityInteractive-j.Priority)
-	aged := !s.pol.ShortestFirst || (s.pol.ReserveAfter > 0 && s.now-nanos(j.SubmittedAt) >= int64(s.pol.ReserveAfter))
+	aged := !s.pol.ShortestFirst || (s.pol.AgeAfter > 0 && s.now-nanos(j.SubmittedAt) >= int64(s.pol.AgeAfter))
 	est := uint64(0)
 	if !aged {
 		est = 1<<estBits - 1
@@ -158,6 +158,14 @@ func (s *state) queueKey(i int32, rank int) uint64 {
 	key = key<<1 | agedBit
 	key = key<<estBits | est
 	return key<<rankBits | uint64(rank)&rankMask
+}
+
+// large jobs are the ones small jobs can starve: more than half of the
+// biggest node of their type per replica, or several replicas. Only they
+// get reservations.
+func (s *state) large(ji int32) bool {
+	j := &s.jobs[ji]
+	return j.ReplicaCount() > 1 || 2*int64(j.GPUs) > s.maxNodeGPU[s.jobType[ji]]
 }
 
 // validate says what is wrong with a job, or "".
@@ -262,7 +270,7 @@ func (s *state) try(ti, ji int32) {
 		return
 	}
 	if s.pol.ReserveAfter > 0 && s.reservations < s.pol.MaxReservations && j.GPUs > 0 &&
-		s.now-nanos(j.SubmittedAt) >= int64(s.pol.ReserveAfter) {
+		s.now-nanos(j.SubmittedAt) >= int64(s.pol.ReserveAfter) && s.large(ji) {
 		s.reserve(ji)
 	}
 }

@@ -143,9 +143,9 @@ func TestFairness(t *testing.T) {
 			snap: scheduler.Snapshot{Nodes: nodes("n", 1, 4, "a100", od), Teams: teams,
 				Pending: []scheduler.Job{job("long", "a").gpus(4).est(10 * time.Hour).obj(), job("short", "a").gpus(4).est(time.Hour).at(time.Minute).obj()}},
 			admit: []string{"short"}},
-		{name: "a job waiting past ReserveAfter keeps its place",
-			snap: scheduler.Snapshot{Nodes: nodes("n", 1, 4, "a100", od), Teams: teams, Now: t0.Add(2 * time.Hour),
-				Pending: []scheduler.Job{job("long", "a").gpus(4).est(10 * time.Hour).obj(), job("short", "a").gpus(4).est(time.Hour).at(90 * time.Minute).obj()}},
+		{name: "a job waiting past AgeAfter keeps its place",
+			snap: scheduler.Snapshot{Nodes: nodes("n", 1, 4, "a100", od), Teams: teams, Now: t0.Add(7 * time.Hour),
+				Pending: []scheduler.Job{job("long", "a").gpus(4).est(10 * time.Hour).obj(), job("short", "a").gpus(4).est(time.Hour).at(390 * time.Minute).obj()}},
 			admit: []string{"long"}},
 	})
 }
@@ -388,7 +388,7 @@ func TestReservation(t *testing.T) {
 	cluster := nodes("n", 2, 8, "a100", od)
 	teams := []scheduler.Team{team("a", 32, 0)}
 	running := []scheduler.Allocation{job("r0", "a").gpus(4).est(time.Hour).on(0, "n-0"), job("r1", "a").gpus(8).est(3*time.Hour).on(0, "n-1")}
-	big := job("big", "a").gpus(8).at(-2 * time.Hour).obj()
+	big := job("big", "a").gpus(8).at(-7 * time.Hour).obj()
 	long := job("long", "a").gpus(4).est(5 * time.Hour).at(-10 * time.Minute).obj()
 	short := job("short", "a").gpus(4).est(30 * time.Minute).at(-5 * time.Minute).obj()
 	runPolicyTable(t, []policyCase{
