@@ -223,6 +223,10 @@ func printComparison(w io.Writer, c sim.Comparison) {
 		fmt.Fprintf(w, "- mlportal's %d preemptions cost %.0f GPU-hours of work since the victims' last checkpoints\n"+
 			"  (--checkpoint-interval); jobs that checkpoint more often lose less.\n", m.Preemptions, m.LostGPUHours)
 	}
+	if c.OfferedLoad > 1.5 {
+		fmt.Fprintf(w, "- The cluster is heavily overloaded (%.2f): queues grow until submissions stop, so\n"+
+			"  completion times are mostly backlog under both. Lower --jobs or raise --nodes.\n", c.OfferedLoad)
+	}
 	if c.OfferedLoad < 0.85 {
 		fmt.Fprintf(w, "- The offered load is light (%.2f): queues are short under both, so completion times are\n"+
 			"  mostly run time. Raise --jobs or lower --nodes to see a busy cluster.\n", c.OfferedLoad)
