@@ -43,6 +43,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newServeCmd(g), newVersionCmd(g), newLoginCmd(g), newLogoutCmd(g), newWhoamiCmd(g),
 		newTokenCmd(g), newTeamsCmd(g), newAuditCmd(g), newTemplatesCmd(g), newProjectCmd(g), newTrainCmd(g), newJobsCmd(g),
 		newQuotaCmd(g), newCostsCmd(g), newBudgetCmd(g))
+	root.AddCommand(newSimCmd(g))
 	return root
 }
 
