@@ -1,6 +1,7 @@
 package kube_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -221,6 +222,12 @@ func TestStopPreemptDeletesThePodsAndSaysPreempted(t *testing.T) {
 	if st.StartedAt.IsZero() {
 		t.Errorf("running without a start time: %+v", st)
 	}
+	// kwok nodes have no kubelet to serve logs: the answer says so.
+	var logs bytes.Buffer
+	err := e.Logs(ctx, s.JobID, false, &logs)
+	if fe, ok := fault.As(err); !ok || !errors.Is(err, fault.ErrUnavailable) || !contains(fe.Message, "could not be read", "kubelet may be unreachable") {
+		t.Errorf("Logs from kwok nodes: %v, want unavailable naming the kubelet", err)
+	}
 	if err := e.Stop(ctx, s.JobID, executor.StopPreempt, 2*time.Second); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
@@ -228,7 +235,7 @@ func TestStopPreemptDeletesThePodsAndSaysPreempted(t *testing.T) {
 	if pods := f.pods(t, ctx, ns, s.JobID); len(pods) != 0 {
 		t.Errorf("after Stop %d pods left: %s", len(pods), dump(pods))
 	}
-	st, err := e.Status(ctx, s.JobID)
+	st, err = e.Status(ctx, s.JobID)
 	if err != nil {
 		t.Fatal(err)
 	}

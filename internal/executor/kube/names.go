@@ -55,12 +55,12 @@ var (
 )
 
 // idPart is jobID as a DNS label part of at most 40 characters: lower-cased,
-// other characters as '-', and, when that changed more than the case or cut
-// it short, a hash suffix so that distinct ids keep distinct names.
+// other characters as '-', and, when that changed the id at all (even only
+// its case), a hash suffix so that distinct ids keep distinct names.
 func idPart(jobID string) string {
 	lower := strings.ToLower(jobID)
 	s := strings.Trim(dashes.ReplaceAllString(nonName.ReplaceAllString(lower, "-"), "-"), "-")
-	if s == lower && len(s) <= 40 && s != "" {
+	if s == jobID && len(s) <= 40 {
 		return s
 	}
 	sum := sha256.Sum256([]byte(jobID))
