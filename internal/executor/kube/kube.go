@@ -3,6 +3,7 @@ package kube
 import (
 	"cmp"
 	"context"
+	"errors"
 	"log/slog"
 	"maps"
 	"slices"
@@ -110,15 +111,16 @@ type Executor struct {
 	cfg Config
 	log *slog.Logger
 
-	mu         sync.Mutex
-	namespaces map[string]string // job id → namespace, learnt by Start or a lookup
+	mu          sync.Mutex
+	namespaces  map[string]string // job id → namespace, learnt by Start or a lookup
+	costCenters map[string]string // namespace → its cost-centre label
 }
 
 var _ executor.Executor = (*Executor)(nil)
 
 // New returns an executor that talks to the cluster through cs.
 func New(cs kubernetes.Interface, cfg Config, log *slog.Logger) *Executor {
-	return &Executor{cs: cs, cfg: cfg.withDefaults(), log: log, namespaces: map[string]string{}}
+	return &Executor{cs: cs, cfg: cfg.withDefaults(), log: log, namespaces: map[string]string{}, costCenters: map[string]string{}}
 }
 
 // Start creates the job's rendezvous Service (several replicas) and one Job
@@ -144,12 +146,9 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) error {
 	}
 	e.remember(spec.JobID, ns)
 
-	existing, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: attemptSelector(spec.JobID, spec.Attempt)})
-	if err != nil {
-		return mapError(err, "list", "jobs", ns, "")
-	}
-	if len(existing.Items) == 0 {
-		if err := e.checkQuota(ctx, ns, spec); err != nil {
+	if err := e.checkQuota(ctx, ns, spec); err != nil {
+		// A replayed Start finds its own Jobs counted in the quota.
+		if started, lerr := e.started(ctx, ns, spec); lerr != nil || !started {
 			return err
 		}
 	}
@@ -179,8 +178,15 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) error {
 }
 
 // projectNamespace checks that ns exists and can take pods, and returns its
-// cost-centre label.
+// cost-centre label. The answer is remembered: a namespace deleted later
+// makes the Job's creation fail, which forgets it.
 func (e *Executor) projectNamespace(ctx context.Context, ns string) (string, error) {
+	e.mu.Lock()
+	cc, ok := e.costCenters[ns]
+	e.mu.Unlock()
+	if ok {
+		return cc, nil
+	}
 	obj, err := e.cs.CoreV1().Namespaces().Get(ctx, ns, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return "", missingNamespace(ns)
@@ -191,7 +197,20 @@ func (e *Executor) projectNamespace(ctx context.Context, ns string) (string, err
 	if obj.DeletionTimestamp != nil {
 		return "", fault.New(fault.ErrConflict, "the project's namespace %q is being deleted; jobs cannot start there", ns)
 	}
-	return obj.Labels[LabelCostCenter], nil
+	cc = obj.Labels[LabelCostCenter]
+	e.mu.Lock()
+	e.costCenters[ns] = cc
+	e.mu.Unlock()
+	return cc, nil
+}
+
+// started reports whether a Job of the spec's attempt exists.
+func (e *Executor) started(ctx context.Context, ns string, spec executor.Spec) (bool, error) {
+	list, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: attemptSelector(spec.JobID, spec.Attempt), Limit: 1})
+	if err != nil {
+		return false, mapError(err, "list", "jobs", ns, "")
+	}
+	return len(list.Items) > 0, nil
 }
 
 // createJob creates job; an existing Job of the same job id and attempt is
@@ -202,7 +221,13 @@ func (e *Executor) createJob(ctx context.Context, job *batchv1.Job) (bool, error
 		return true, nil
 	}
 	if !apierrors.IsAlreadyExists(err) {
-		return false, mapError(err, "create", "jobs", job.Namespace, job.Name)
+		err = mapError(err, "create", "jobs", job.Namespace, job.Name)
+		if errors.Is(err, fault.ErrNotFound) || errors.Is(err, fault.ErrConflict) { // namespace gone or going
+			e.mu.Lock()
+			delete(e.costCenters, job.Namespace)
+			e.mu.Unlock()
+		}
+		return false, err
 	}
 	old, gerr := e.cs.BatchV1().Jobs(job.Namespace).Get(ctx, job.Name, metav1.GetOptions{})
 	if gerr != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -484,4 +485,68 @@ func TestInventoryListsTheGPUNodes(t *testing.T) {
 	if diff := cmp.Diff(want, spot); diff != "" {
 		t.Errorf("spot node (-want +got):\n%s", diff)
 	}
+}
+
+// TestRequiredRulesSuffice runs a job's whole life as an identity that holds
+// exactly kube.RequiredRules, so the list stays complete.
+func TestRequiredRulesSuffice(t *testing.T) {
+	f := cluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	team, project := f.project(t, 16)
+	ns := tenancy.NamespaceName(team, project)
+
+	const name = "mlportal-executor-test"
+	_, err := f.cs.RbacV1().ClusterRoles().Create(ctx, &rbacv1.ClusterRole{
+		ObjectMeta: metav1.ObjectMeta{Name: name}, Rules: kube.RequiredRules(),
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = f.cs.RbacV1().ClusterRoleBindings().Create(ctx, &rbacv1.ClusterRoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: name},
+		RoleRef:    rbacv1.RoleRef{APIGroup: rbacv1.GroupName, Kind: "ClusterRole", Name: name},
+		Subjects:   []rbacv1.Subject{{Kind: rbacv1.ServiceAccountKind, Name: "executor", Namespace: "mlportal"}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = f.cs.RbacV1().ClusterRoleBindings().Delete(context.Background(), name, metav1.DeleteOptions{})
+		_ = f.cs.RbacV1().ClusterRoles().Delete(context.Background(), name, metav1.DeleteOptions{})
+	})
+	cfg := f.c.RESTConfig()
+	cfg.Impersonate.UserName = "system:serviceaccount:mlportal:executor"
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := kube.New(cs, kube.Config{PollInterval: 100 * time.Millisecond, PodAnnotations: map[string]string{kwokDelay: "1h"}}, testLogger(t))
+
+	s := spec(team, project, "job-least-privilege", 2, f.onDemand[0], f.onDemand[1])
+	// RBAC answers from an informer cache: the new binding takes a moment.
+	poll(t, ctx, "the binding to take effect", func(ctx context.Context) (bool, error) {
+		err := e.Start(ctx, s)
+		if errors.Is(err, fault.ErrPermissionDenied) {
+			return false, nil
+		}
+		return err == nil, err
+	})
+	waitPhase(t, ctx, e, s.JobID, executor.PhaseRunning)
+	if err := e.Logs(ctx, s.JobID, false, &bytes.Buffer{}); errors.Is(err, fault.ErrPermissionDenied) {
+		t.Errorf("Logs: %v", err)
+	}
+	if err := e.Stop(ctx, s.JobID, executor.StopCancel, time.Second); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	waitPhase(t, ctx, e, s.JobID, executor.PhaseCancelled)
+	if _, err := e.Inventory(ctx); err != nil {
+		t.Errorf("Inventory: %v", err)
+	}
+	// A fresh executor finds the job by its label across namespaces.
+	again := kube.New(cs, kube.Config{}, testLogger(t))
+	if st, err := again.Status(ctx, s.JobID); err != nil || st.Phase != executor.PhaseCancelled {
+		t.Errorf("Status from a restarted executor: %v %v", st.Phase, err)
+	}
+	f.cleanup(t, ctx, again, ns, s.JobID)
 }
