@@ -48,7 +48,7 @@ var (
 	fixErr  error
 )
 
-func cluster(t *testing.T) *fixture {
+func cluster(t testing.TB) *fixture {
 	t.Helper()
 	c := testenv.Kubernetes(t)
 	fixOnce.Do(func() {
@@ -94,14 +94,18 @@ var seq atomic.Int64
 // project provisions a project's namespace with internal/tenancy, as
 // mlportal does when a project is created, with a quota of gpus GPUs, and
 // returns team and project. The namespace is deleted when the test ends.
-func (f *fixture) project(t *testing.T, gpus int) (team, project string) {
+func (f *fixture) project(t testing.TB, gpus int) (team, project string) {
+	t.Helper()
+	return f.projectWith(t, tenancy.Quota{CPU: "64", Memory: "256Gi", GPUs: gpus, Pods: 20, Storage: "1Ti", PVCs: 5})
+}
+
+func (f *fixture) projectWith(t testing.TB, quota tenancy.Quota) (team, project string) {
 	t.Helper()
 	team, project = "vision", fmt.Sprintf("p%d", seq.Add(1))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	_, err := tenancy.New(f.cs, testLogger(t)).Apply(ctx, tenancy.Spec{
-		Team: team, Project: project, CostCenter: "cc-42",
-		Quota:  tenancy.Quota{CPU: "64", Memory: "256Gi", GPUs: gpus, Pods: 20, Storage: "1Ti", PVCs: 5},
+	_, err := tenancy.New(f.cs, slog.New(slog.DiscardHandler)).Apply(ctx, tenancy.Spec{
+		Team: team, Project: project, CostCenter: "cc-42", Quota: quota,
 		Limits: tenancy.Limits{MaxGPUsPerContainer: 8, DefaultCPU: "1", DefaultMemory: "1Gi", MaxCPU: "32", MaxMemory: "128Gi"},
 	})
 	if err != nil {
@@ -137,7 +141,7 @@ func spec(team, project, id string, gpus int, nodes ...string) executor.Spec {
 
 // poll retries cond every 100ms until it holds; the context's deadline is
 // only a guard against a test that would otherwise hang.
-func poll(t *testing.T, ctx context.Context, what string, cond func(context.Context) (bool, error)) {
+func poll(t testing.TB, ctx context.Context, what string, cond func(context.Context) (bool, error)) {
 	t.Helper()
 	if err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, cond); err != nil {
 		t.Fatalf("waiting for %s: %v (component logs: %s)", what, err, fix.c.LogDir())
