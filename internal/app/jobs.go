@@ -15,6 +15,7 @@ import (
 	"github.com/mlportal/mlportal/internal/clock"
 	"github.com/mlportal/mlportal/internal/config"
 	"github.com/mlportal/mlportal/internal/executor"
+	"github.com/mlportal/mlportal/internal/executor/kube"
 	"github.com/mlportal/mlportal/internal/executor/local"
 	"github.com/mlportal/mlportal/internal/scheduler"
 	"github.com/mlportal/mlportal/internal/store"
@@ -111,21 +112,37 @@ type jobsParts struct {
 func newJobs(cfg config.Config, st *store.Store, templates jobs.Templates, tokens tokenIssuer, trk *tracking.Service,
 	repos *gitserver.Store, artifacts artifact.Store, q *quotaParts, clk clock.Clock, log *slog.Logger) (*jobsParts, error) {
 	lc := cfg.Jobs.Local
-	ex, err := local.New(local.Config{Dir: lc.Dir, CacheDir: lc.CacheDir, NodeName: lc.NodeName, Python: lc.Python,
-		FakeGPUs: lc.NvidiaSmi, GPUTypes: lc.GPUTypes, StopGrace: cfg.Jobs.GracePeriod.Duration, Clock: clk}, log)
-	if err != nil {
-		return nil, fmt.Errorf("mlportal.jobs.local: %w", err)
-	}
-	var exe executor.Executor = ex
-	if !lc.LimitCPUAndMemory {
-		exe = gpusOnly{ex}
+	var exe executor.Executor
+	var spaces jobs.Workspaces
+	closeExec := func() error { return nil }
+	checkpoints := "" // Kubernetes: the executor's mount path
+	if cfg.Jobs.Executor == "kubernetes" {
+		cs, err := kubeClient(cfg)
+		if err != nil {
+			return nil, err
+		}
+		kc := cfg.Jobs.Kubernetes
+		exe = kube.New(cs, kube.Config{CheckpointPVC: kc.CheckpointClaim, PriorityClassName: kc.PriorityClassName,
+			CheckpointGrace: cfg.Jobs.GracePeriod.Duration, Clock: clk}, log)
+	} else {
+		ex, err := local.New(local.Config{Dir: lc.Dir, CacheDir: lc.CacheDir, NodeName: lc.NodeName, Python: lc.Python,
+			FakeGPUs: lc.NvidiaSmi, GPUTypes: lc.GPUTypes, StopGrace: cfg.Jobs.GracePeriod.Duration, Clock: clk}, log)
+		if err != nil {
+			return nil, fmt.Errorf("mlportal.jobs.local: %w", err)
+		}
+		exe, closeExec = ex, ex.Close
+		if !lc.LimitCPUAndMemory {
+			exe = gpusOnly{ex}
+		}
+		spaces = &workspaces{repos: repos, projects: st, dir: filepath.Join(lc.Dir, "sources")}
+		checkpoints = filepath.Join(lc.Dir, "checkpoints")
 	}
 	pol := scheduler.DefaultPolicy()
 	pol.GracePeriod = cfg.Jobs.GracePeriod.Duration
 	ctl := jobs.NewController(jobs.ControllerConfig{Repo: st, Teams: st, Executor: exe, Runs: jobRuns{tracking: trk},
-		Tokens: jobTokens{tokens: tokens}, Spaces: &workspaces{repos: repos, projects: st, dir: filepath.Join(lc.Dir, "sources")},
+		Tokens: jobTokens{tokens: tokens}, Spaces: spaces,
 		Leases: st, Logs: jobLogs{store: artifacts}, Pricer: q.pricer(), Clock: clk, Log: log, Policy: pol, Owner: runnerOwner(), TrackingURI: cfg.Server.BaseURL,
-		CheckpointRoot: filepath.Join(lc.Dir, "checkpoints")})
-	svc := jobs.NewService(st, st, st, templates, ex, ctl, clk, nil, q.jobOptions()...).WithLogArchive(jobLogs{store: artifacts})
-	return &jobsParts{service: svc, controller: ctl, close: ex.Close}, nil
+		CheckpointRoot: checkpoints})
+	svc := jobs.NewService(st, st, st, templates, exe, ctl, clk, nil, q.jobOptions()...).WithLogArchive(jobLogs{store: artifacts})
+	return &jobsParts{service: svc, controller: ctl, close: closeExec}, nil
 }

@@ -37,8 +37,19 @@ type JobsConfig struct {
 	Executor string `yaml:"executor"`
 	// GracePeriod is how long a cancelled or preempted job has between
 	// SIGTERM and SIGKILL to write a checkpoint.
-	GracePeriod Duration            `yaml:"gracePeriod"`
-	Local       LocalExecutorConfig `yaml:"local"`
+	GracePeriod Duration                 `yaml:"gracePeriod"`
+	Local       LocalExecutorConfig      `yaml:"local"`
+	Kubernetes  KubernetesExecutorConfig `yaml:"kubernetes"`
+}
+
+// KubernetesExecutorConfig configures the Kubernetes executor.
+type KubernetesExecutorConfig struct {
+	// CheckpointClaim is a PersistentVolumeClaim, in each project
+	// namespace, that holds checkpoints (one directory per job); empty =
+	// an emptyDir, whose checkpoints do not survive preemption.
+	CheckpointClaim string `yaml:"checkpointClaim"`
+	// PriorityClassName is set on every job pod (optional).
+	PriorityClassName string `yaml:"priorityClassName"`
 }
 
 // LocalExecutorConfig configures the local executor.

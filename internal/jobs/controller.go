@@ -299,9 +299,9 @@ func (c *Controller) finish(ctx context.Context, j Job, next *Job, st executor.S
 			next.Cost += c.cfg.Pricer.AttemptCost(j, held)
 		}
 	}
-	next.ExitCode, next.Nodes, next.StopReason = st.ExitCode, nil, ""
+	next.ExitCode, next.StopReason = st.ExitCode, "" // Nodes stay: where the last attempt ran
 	requeue := func(reason string) {
-		next.State, next.Reason, next.NominatedNodes = StateQueued, reason, nil
+		next.State, next.Reason, next.Nodes, next.NominatedNodes = StateQueued, reason, nil, nil
 	}
 	switch st.Phase {
 	case executor.PhaseSucceeded:
