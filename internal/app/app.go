@@ -145,8 +145,12 @@ func (a *App) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	trk := tracking.NewService(st, teams, opt.Clock)
-	mlflow := mlflowapi.New(trk, modelregistry.NewService(st, st, teams, opt.Clock), artifacts, opt.Log)
+	trRepos, err := newTrackingRepos(ctx, cfg.MLflow, st, opt.Log)
+	if err != nil {
+		return err
+	}
+	trk := tracking.NewService(trRepos.tracking, teams, opt.Clock)
+	mlflow := mlflowapi.New(trk, modelregistry.NewService(trRepos.registry, trRepos.sources, teams, opt.Clock), artifacts, opt.Log)
 	a.quota = newQuotaParts(cfg, st, nss, opt.Clock, opt.Log)
 	a.jobs, err = newJobs(cfg, st, templates, tokens, trk, repos, artifacts, a.quota, opt.Clock, opt.Log)
 	if err != nil {

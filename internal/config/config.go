@@ -27,6 +27,20 @@ type Config struct {
 	Jobs JobsConfig `yaml:"jobs"`
 	// Costs prices GPU time for cost accounting and budgets.
 	Costs CostsConfig `yaml:"costs"`
+	// MLflow points tracking and the registry at an existing MLflow server.
+	MLflow MLflowConfig `yaml:"mlflow"`
+}
+
+// MLflowConfig makes an existing MLflow tracking server the system of
+// record for experiments, runs, logged models and the model registry
+// (internal/mlflowremote); empty TrackingURI = mlportal's own store.
+type MLflowConfig struct {
+	TrackingURI string `yaml:"trackingUri"` // e.g. http://mlflow.ml.svc:5000
+	// Token is sent as a bearer token; Username and Password as basic auth.
+	Token    string   `yaml:"token"`
+	Username string   `yaml:"username"`
+	Password string   `yaml:"password"`
+	Timeout  Duration `yaml:"timeout"` // per request
 }
 
 // JobsConfig configures training and batch jobs (internal/jobs).
@@ -302,6 +316,7 @@ func Default() Config {
 		SCM:       SCMConfig{Default: "local"},
 		Artifacts: ArtifactsConfig{Backend: "fs"},
 		Jobs:      JobsConfig{Executor: "local", GracePeriod: Duration{30 * time.Second}},
+		MLflow:    MLflowConfig{Timeout: Duration{30 * time.Second}},
 		Costs:     CostsConfig{Currency: "USD"},
 		Projects: ProjectsConfig{
 			DefaultQuota: ProjectQuota{CPU: "32", Memory: "128Gi", GPUs: 4, Pods: 50, Storage: "500Gi", PVCs: 20},

@@ -66,6 +66,7 @@ func (c Config) Validate() error {
 	c.Projects.validate(&ps)
 	c.SCM.validate(&ps)
 	c.Artifacts.validate(&ps)
+	c.MLflow.validate(&ps)
 	switch c.Jobs.Executor {
 	case "local":
 		if c.Jobs.Local.Dir == "" {
@@ -326,6 +327,20 @@ func (s SCMConfig) validate(ps *problems) {
 
 // githubNameRE is GitHub's rule for organisation logins.
 var githubNameRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`)
+
+func (m MLflowConfig) validate(ps *problems) {
+	positive(ps, "mlflow.timeout", m.Timeout)
+	if m.TrackingURI == "" {
+		return
+	}
+	checkURL(ps, "mlflow.trackingUri", m.TrackingURI)
+	if m.Token != "" && (m.Username != "" || m.Password != "") {
+		ps.add("mlflow.token", "set a token or username/password, not both")
+	}
+	if m.Password != "" && m.Username == "" {
+		ps.add("mlflow.username", "required when mlflow.password is set")
+	}
+}
 
 func (a ArtifactsConfig) validate(ps *problems) {
 	switch a.Backend {
