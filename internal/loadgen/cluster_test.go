@@ -65,7 +65,11 @@ func TestSchedulingThroughputOnARealCluster(t *testing.T) {
 		}
 		return def
 	}
-	o := options{mode: "k8s-jobs", bin: bin, backends: []string{"sqlite"}, duration: time.Second, concurrency: num("MLPORTAL_KSCALE_CONCURRENCY", 32),
+	backend := "sqlite"
+	if os.Getenv("MLPORTAL_TEST_POSTGRES_DSN") != "" {
+		backend = "postgres" // SQLite answered 500s to 64 concurrent submitters
+	}
+	o := options{mode: "k8s-jobs", bin: bin, backends: []string{backend}, postgresDSN: os.Getenv("MLPORTAL_TEST_POSTGRES_DSN"), duration: time.Second, concurrency: num("MLPORTAL_KSCALE_CONCURRENCY", 32),
 		maxRequests: 1, poll: 10 * time.Millisecond, kubeconfig: cluster.Kubeconfig(),
 		nodes: num("MLPORTAL_KSCALE_NODES", 50), jobs: num("MLPORTAL_KSCALE_JOBS", 300), teams: num("MLPORTAL_KSCALE_TEAMS", 10),
 		paths: []string{"mlportal", "default"}, boundTimeout: 45 * time.Minute, markdown: os.Getenv("MLPORTAL_KSCALE_MARKDOWN")}

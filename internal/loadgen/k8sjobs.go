@@ -350,7 +350,7 @@ func measure(ctx context.Context, o options, p k8sPlan, w *watcher, path string,
 // mlportalPath runs the jobs through mlportal's API and scheduler.
 func mlportalPath(ctx context.Context, o options, cs kubernetes.Interface, p k8sPlan) (res k8sResult, err error) {
 	o.extraConfig = "  jobs:\n    executor: kubernetes\n"
-	srv, err := startServer(ctx, o, "sqlite")
+	srv, err := startServer(ctx, o, o.backends[0])
 	if err != nil {
 		return k8sResult{path: "mlportal"}, err
 	}
