@@ -122,8 +122,9 @@ func newJobs(cfg config.Config, st *store.Store, templates jobs.Templates, token
 			return nil, err
 		}
 		kc := cfg.Jobs.Kubernetes
-		exe = kube.New(cs, kube.Config{CheckpointPVC: kc.CheckpointClaim, PriorityClassName: kc.PriorityClassName,
+		kex := kube.New(cs, kube.Config{CheckpointPVC: kc.CheckpointClaim, PriorityClassName: kc.PriorityClassName,
 			CheckpointGrace: cfg.Jobs.GracePeriod.Duration, Clock: clk}, log)
+		exe, closeExec = kex, kex.Close
 	} else {
 		ex, err := local.New(local.Config{Dir: lc.Dir, CacheDir: lc.CacheDir, NodeName: lc.NodeName, Python: lc.Python,
 			FakeGPUs: lc.NvidiaSmi, GPUTypes: lc.GPUTypes, StopGrace: cfg.Jobs.GracePeriod.Duration, Clock: clk}, log)

@@ -99,6 +99,9 @@ type ControllerConfig struct {
 	Interval time.Duration
 	// InventoryTTL is how long an inventory is reused (0 = 10s).
 	InventoryTTL time.Duration
+	// Workers bounds the starts and stops run at once in the background
+	// (0 = 32): each holds a database connection and an executor call.
+	Workers int
 }
 
 // LeaseName is the scheduler's lease in the store.
@@ -111,7 +114,9 @@ type Controller struct {
 	wake chan struct{}
 
 	mu       sync.Mutex
-	inflight map[string]bool // job → a Start or Stop is under way
+	inflight map[string]bool // job → a Start or Stop is queued or under way
+	tasks    []task          // queued starts and stops, oldest first
+	workers  int             // running workers, at most cfg.Workers
 	wg       sync.WaitGroup
 
 	inv   []scheduler.Node
@@ -127,6 +132,9 @@ func NewController(cfg ControllerConfig) *Controller {
 	}
 	if cfg.InventoryTTL <= 0 {
 		cfg.InventoryTTL = 10 * time.Second
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 32
 	}
 	if cfg.Owner == "" {
 		cfg.Owner = NewID()
@@ -219,8 +227,16 @@ func (c *Controller) busy(id string) bool {
 	return c.inflight[id]
 }
 
-// async runs fn for the job in the background unless something already
-// runs for it; fn must record its own outcome.
+// task is a start or stop of one job.
+type task struct {
+	id string
+	fn func()
+}
+
+// async queues fn for the job unless something is already queued or runs
+// for it; fn must record its own outcome. At most cfg.Workers tasks run at
+// once, so a cycle admitting thousands of jobs does not start thousands of
+// goroutines contending for the database and the executor.
 func (c *Controller) async(id string, fn func()) {
 	c.mu.Lock()
 	if c.inflight[id] {
@@ -228,18 +244,39 @@ func (c *Controller) async(id string, fn func()) {
 		return
 	}
 	c.inflight[id] = true
+	c.tasks = append(c.tasks, task{id: id, fn: fn})
+	spawn := c.workers < c.cfg.Workers
+	if spawn {
+		c.workers++
+		c.wg.Add(1)
+	}
 	c.mu.Unlock()
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		defer func() {
-			c.mu.Lock()
-			delete(c.inflight, id)
+	if spawn {
+		go c.work()
+	}
+}
+
+// work runs queued tasks until none is left.
+func (c *Controller) work() {
+	defer c.wg.Done()
+	for {
+		c.mu.Lock()
+		if len(c.tasks) == 0 {
+			c.workers--
+			c.tasks = nil // let the backing array go
 			c.mu.Unlock()
-			c.Wake()
-		}()
-		fn()
-	}()
+			return
+		}
+		t := c.tasks[0]
+		c.tasks[0] = task{}
+		c.tasks = c.tasks[1:]
+		c.mu.Unlock()
+		t.fn()
+		c.mu.Lock()
+		delete(c.inflight, t.id)
+		c.mu.Unlock()
+		c.Wake()
+	}
 }
 
 // save records j (from cur) and returns the stored job; a lost race
@@ -261,6 +298,11 @@ func (c *Controller) follow(ctx context.Context, j Job) Job {
 	st, err := c.cfg.Executor.Status(ctx, j.ID)
 	if errors.Is(err, fault.ErrNotFound) && j.State == StateStarting {
 		return j // the start is still on its way
+	}
+	if errors.Is(err, fault.ErrNotFound) && j.State == StateStopping && !c.busy(j.ID) {
+		// Stopped and gone, and the executor no longer knows why (it
+		// restarted): the controller asked for the stop, so it does.
+		st, err = stoppedStatus(j), nil
 	}
 	if err != nil {
 		c.cfg.Log.Warn("job status", "job", j.ID, "err", err)
@@ -284,6 +326,15 @@ func (c *Controller) follow(ctx context.Context, j Job) Job {
 		c.ended(ctx, saved)
 	}
 	return saved
+}
+
+// stoppedStatus is the final status of a job whose stop completed.
+func stoppedStatus(j Job) executor.Status {
+	ph := executor.PhaseCancelled
+	if j.StopReason == executor.StopPreempt {
+		ph = executor.PhasePreempted
+	}
+	return executor.Status{JobID: j.ID, Phase: ph}
 }
 
 // finish turns an attempt's final phase into the job's next state.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strings"
 
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -16,15 +15,14 @@ import (
 
 // RequiredRules are the cluster-wide permissions mlportal's own identity
 // needs to run jobs with this executor (jobs live in every project's
-// namespace, and a job is found by its label after a restart).
+// namespace, and the executor watches its pods, the nodes and the quotas).
 func RequiredRules() []rbacv1.PolicyRule {
 	return []rbacv1.PolicyRule{
-		{APIGroups: []string{batchv1.GroupName}, Resources: []string{"jobs"}, Verbs: []string{"get", "list", "create", "patch", "delete"}},
-		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "delete"}},
+		{APIGroups: []string{""}, Resources: []string{"pods"}, Verbs: []string{"get", "list", "watch", "create", "patch", "delete", "deletecollection"}},
 		{APIGroups: []string{""}, Resources: []string{"pods/log"}, Verbs: []string{"get"}},
 		{APIGroups: []string{""}, Resources: []string{"services"}, Verbs: []string{"get", "list", "create", "delete"}},
 		{APIGroups: []string{""}, Resources: []string{"namespaces"}, Verbs: []string{"get"}},
-		{APIGroups: []string{""}, Resources: []string{"resourcequotas", "events", "nodes"}, Verbs: []string{"list"}},
+		{APIGroups: []string{""}, Resources: []string{"resourcequotas", "nodes"}, Verbs: []string{"list", "watch"}},
 	}
 }
 

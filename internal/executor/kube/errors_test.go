@@ -20,7 +20,7 @@ import (
 // integration tests produce the forbidden, quota and missing-namespace
 // answers on a real apiserver.
 func TestMapError(t *testing.T) {
-	jobs := schema.GroupResource{Group: "batch", Resource: "jobs"}
+	jobs := schema.GroupResource{Resource: "pods"}
 	terminating := apierrors.NewForbidden(jobs, "j", errors.New("unable to create new content in namespace t-p because it is being terminated"))
 	terminating.ErrStatus.Details.Causes = []metav1.StatusCause{{Type: corev1.NamespaceTerminatingCause}}
 	tests := []struct {
@@ -30,14 +30,14 @@ func TestMapError(t *testing.T) {
 		msg  string // part of the safe message
 	}{
 		{name: "forbidden", err: apierrors.NewForbidden(jobs, "j", errors.New("RBAC")), kind: fault.ErrPermissionDenied,
-			msg: `mlportal's service account may not create jobs "j" in namespace "t-p": grant it get, list, create, patch, delete on jobs in API group batch, cluster-wide (see kube.RequiredRules)`},
+			msg: `mlportal's service account may not create pods "j" in namespace "t-p": grant it get, list, watch, create, patch, delete, deletecollection on pods in the core API group, cluster-wide (see kube.RequiredRules)`},
 		{name: "quota", err: apierrors.NewForbidden(schema.GroupResource{Resource: "pods"}, "p", errors.New("exceeded quota: q, requested: pods=1, used: pods=1, limited: pods=1")),
 			kind: fault.ErrConflict, msg: "the project's namespace quota refused"},
 		{name: "namespace missing", err: apierrors.NewNotFound(schema.GroupResource{Resource: "namespaces"}, "t-p"), kind: fault.ErrNotFound,
 			msg: `the project's namespace "t-p" does not exist; was the project created on this cluster?`},
 		{name: "terminating", err: terminating, kind: fault.ErrConflict, msg: "is being deleted"},
 		{name: "invalid", err: apierrors.NewInvalid(schema.GroupKind{Group: "batch", Kind: "Job"}, "j", field.ErrorList{field.Invalid(field.NewPath("spec"), "x", "bad")}),
-			kind: fault.ErrInvalid, msg: "Kubernetes refused jobs"},
+			kind: fault.ErrInvalid, msg: "Kubernetes refused pods"},
 		{name: "credentials", err: apierrors.NewUnauthorized("expired"), kind: fault.ErrUnavailable, msg: "refused mlportal's credentials"},
 		{name: "down", err: apierrors.NewServiceUnavailable("etcd"), kind: fault.ErrUnavailable, msg: "did not answer"},
 		{name: "network", err: fmt.Errorf("dial tcp: connection refused"), kind: fault.ErrUnavailable, msg: "did not answer"},
@@ -45,7 +45,7 @@ func TestMapError(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := mapError(tt.err, "create", "jobs", "t-p", "j")
+			err := mapError(tt.err, "create", "pods", "t-p", "j")
 			if !errors.Is(err, tt.err) {
 				t.Errorf("the apiserver's error left the chain: %v", err)
 			}

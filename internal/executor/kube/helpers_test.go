@@ -3,6 +3,7 @@ package kube_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/mlportal/mlportal/internal/executor"
 	"github.com/mlportal/mlportal/internal/executor/kube"
+	"github.com/mlportal/mlportal/internal/fault"
 	"github.com/mlportal/mlportal/internal/tenancy"
 	"github.com/mlportal/mlportal/internal/testenv"
 )
@@ -86,7 +88,9 @@ func (f *fixture) executor(t *testing.T, runFor string) *kube.Executor {
 	if runFor != "" {
 		cfg.PodAnnotations = map[string]string{kwokDelay: runFor}
 	}
-	return kube.New(f.cs, cfg, testLogger(t))
+	e := kube.New(f.cs, cfg, testLogger(t))
+	t.Cleanup(func() { _ = e.Close() })
+	return e
 }
 
 var seq atomic.Int64
@@ -185,9 +189,8 @@ func (f *fixture) cleanup(t *testing.T, ctx context.Context, e *kube.Executor, n
 	}
 	sel := metav1.ListOptions{LabelSelector: kube.LabelJob + "=" + id}
 	poll(t, ctx, "job "+id+" to be gone", func(ctx context.Context) (bool, error) {
-		jobs, err := f.cs.BatchV1().Jobs(ns).List(ctx, sel)
-		if err != nil {
-			return false, err
+		if _, err := e.Status(ctx, id); !errors.Is(err, fault.ErrNotFound) {
+			return false, nil // the watch cache has not seen the deletion yet
 		}
 		pods, err := f.cs.CoreV1().Pods(ns).List(ctx, sel)
 		if err != nil {
@@ -197,7 +200,7 @@ func (f *fixture) cleanup(t *testing.T, ctx context.Context, e *kube.Executor, n
 		if err != nil {
 			return false, err
 		}
-		return len(jobs.Items)+len(pods.Items)+len(svcs.Items) == 0, nil
+		return len(pods.Items)+len(svcs.Items) == 0, nil
 	})
 }
 

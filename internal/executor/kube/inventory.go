@@ -9,23 +9,24 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mlportal/mlportal/internal/scheduler"
 	"github.com/mlportal/mlportal/internal/tenancy"
 )
 
-// Inventory lists the nodes with GPUs (or all nodes the configured selector
+// Inventory lists, from the watch cache, the nodes with GPUs (or all nodes the configured selector
 // picks) as the scheduler sees them, sorted by name.
 func (e *Executor) Inventory(ctx context.Context) ([]scheduler.Node, error) {
-	list, err := e.cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{LabelSelector: e.cfg.NodeSelector})
+	wc, err := e.caches(ctx)
 	if err != nil {
-		return nil, mapError(err, "list", "nodes", "", "")
+		return nil, err
 	}
 	var out []scheduler.Node
-	for i := range list.Items {
-		if n, ok := e.node(&list.Items[i]); ok {
-			out = append(out, n)
+	for _, obj := range wc.nodes.GetStore().List() {
+		if k, ok := obj.(*corev1.Node); ok {
+			if n, ok := e.node(k); ok {
+				out = append(out, n)
+			}
 		}
 	}
 	slices.SortFunc(out, func(a, b scheduler.Node) int { return strings.Compare(a.Name, b.Name) })

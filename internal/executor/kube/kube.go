@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"log/slog"
@@ -11,7 +10,6 @@ import (
 	"sync"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -105,27 +103,41 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Executor runs jobs as Kubernetes Jobs. It is safe for concurrent use.
+// Executor runs jobs as Kubernetes pods. It is safe for concurrent use.
 type Executor struct {
 	cs  kubernetes.Interface
 	cfg Config
 	log *slog.Logger
 
+	inf watchCache
+
 	mu          sync.Mutex
-	namespaces  map[string]string // job id → namespace, learnt by Start or a lookup
-	costCenters map[string]string // namespace → its cost-centre label
+	namespaces  map[string]string     // job id → namespace, learnt by Start or a lookup
+	attempts    map[string][2]int     // job id → the attempt Start last created and its replicas
+	stops       map[string]stopRecord // job id → what Stop recorded for an attempt
+	costCenters map[string]string     // namespace → its cost-centre label
+}
+
+// stopRecord is Stop's reason for one attempt, kept until Cleanup (the pods
+// carry it too while they exist).
+type stopRecord struct {
+	attempt int
+	reason  string
+	at      string // RFC 3339
 }
 
 var _ executor.Executor = (*Executor)(nil)
 
-// New returns an executor that talks to the cluster through cs.
+// New returns an executor that talks to the cluster through cs. Its watch
+// caches start on first use; Close stops them.
 func New(cs kubernetes.Interface, cfg Config, log *slog.Logger) *Executor {
-	return &Executor{cs: cs, cfg: cfg.withDefaults(), log: log, namespaces: map[string]string{}, costCenters: map[string]string{}}
+	return &Executor{cs: cs, cfg: cfg.withDefaults(), log: log, namespaces: map[string]string{}, attempts: map[string][2]int{},
+		stops: map[string]stopRecord{}, costCenters: map[string]string{}}
 }
 
-// Start creates the job's rendezvous Service (several replicas) and one Job
+// Start creates the job's rendezvous Service (several replicas) and one pod
 // per replica, pinned to the spec's nodes. It is a no-op for a job whose
-// Jobs exist, and refuses a job the namespace's quota cannot hold.
+// pods exist, and refuses a job the namespace's quota cannot hold.
 func (e *Executor) Start(ctx context.Context, spec executor.Spec) error {
 	if spec.Attempt <= 0 {
 		spec.Attempt = 1
@@ -144,14 +156,26 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) error {
 	if c, ok := spec.Labels[LabelCostCenter]; ok {
 		costCenter = c
 	}
+	wc, err := e.caches(ctx)
+	if err != nil {
+		return err
+	}
 	e.remember(spec.JobID, ns)
 
-	if err := e.checkQuota(ctx, ns, spec); err != nil {
-		// A replayed Start finds its own Jobs counted in the quota.
-		if started, lerr := e.started(ctx, ns, spec); lerr != nil || !started {
-			return err
+	if vs := fits(wc.quotasIn(ns), demand(spec)); len(vs) > 0 {
+		// A replayed Start finds its own pods counted in the quota.
+		if !slices.ContainsFunc(wc.podsOfJob(spec.JobID), func(p *corev1.Pod) bool { return atoi(p.Labels[LabelAttempt]) == spec.Attempt }) {
+			// The cache may lag the quota: ask the apiserver before refusing.
+			if err := e.checkQuota(ctx, ns, spec); err != nil {
+				return err
+			}
 		}
 	}
+	e.mu.Lock()
+	if e.attempts[spec.JobID][0] <= spec.Attempt {
+		e.attempts[spec.JobID] = [2]int{spec.Attempt, spec.Replicas}
+	}
+	e.mu.Unlock()
 	b := builder{cfg: e.cfg, spec: spec, ns: ns, costCenter: costCenter}
 	var created []string
 	if spec.Replicas > 1 {
@@ -160,18 +184,18 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) error {
 		}
 	}
 	for i := range spec.Replicas {
-		job := b.job(i)
-		ok, err := e.createJob(ctx, job)
+		pod := b.pod(i)
+		ok, err := e.createPod(ctx, pod, spec)
 		if err != nil {
 			e.rollback(ctx, ns, created)
 			return err
 		}
 		if ok {
-			created = append(created, job.Name)
+			created = append(created, pod.Name)
 		}
 	}
 	if len(created) > 0 {
-		e.log.InfoContext(ctx, "kubernetes job started", "job", spec.JobID, "attempt", spec.Attempt,
+		e.log.DebugContext(ctx, "kubernetes job started", "job", spec.JobID, "attempt", spec.Attempt,
 			"namespace", ns, "replicas", spec.Replicas, "nodes", spec.Nodes)
 	}
 	return nil
@@ -179,7 +203,7 @@ func (e *Executor) Start(ctx context.Context, spec executor.Spec) error {
 
 // projectNamespace checks that ns exists and can take pods, and returns its
 // cost-centre label. The answer is remembered: a namespace deleted later
-// makes the Job's creation fail, which forgets it.
+// makes the pod's creation fail, which forgets it.
 func (e *Executor) projectNamespace(ctx context.Context, ns string) (string, error) {
 	e.mu.Lock()
 	cc, ok := e.costCenters[ns]
@@ -204,36 +228,37 @@ func (e *Executor) projectNamespace(ctx context.Context, ns string) (string, err
 	return cc, nil
 }
 
-// started reports whether a Job of the spec's attempt exists.
-func (e *Executor) started(ctx context.Context, ns string, spec executor.Spec) (bool, error) {
-	list, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: attemptSelector(spec.JobID, spec.Attempt), Limit: 1})
-	if err != nil {
-		return false, mapError(err, "list", "jobs", ns, "")
-	}
-	return len(list.Items) > 0, nil
-}
-
-// createJob creates job; an existing Job of the same job id and attempt is
-// success (false: not created now), another one a fault.
-func (e *Executor) createJob(ctx context.Context, job *batchv1.Job) (bool, error) {
-	_, err := e.cs.BatchV1().Jobs(job.Namespace).Create(ctx, job, metav1.CreateOptions{FieldManager: tenancy.FieldManager})
+// createPod creates pod; an existing pod of the same job id and attempt is
+// success (false: not created now), another one a fault. A refusal by the
+// namespace's quota admission is a *QuotaError when the quota's numbers
+// explain it.
+func (e *Executor) createPod(ctx context.Context, pod *corev1.Pod, spec executor.Spec) (bool, error) {
+	_, err := e.cs.CoreV1().Pods(pod.Namespace).Create(ctx, pod, metav1.CreateOptions{FieldManager: tenancy.FieldManager})
 	if err == nil {
 		return true, nil
 	}
 	if !apierrors.IsAlreadyExists(err) {
-		err = mapError(err, "create", "jobs", job.Namespace, job.Name)
-		if errors.Is(err, fault.ErrNotFound) || errors.Is(err, fault.ErrConflict) { // namespace gone or going
+		mapped := mapError(err, "create", "pods", pod.Namespace, pod.Name)
+		if errors.Is(mapped, fault.ErrNotFound) || errors.Is(mapped, fault.ErrConflict) { // namespace gone or going
 			e.mu.Lock()
-			delete(e.costCenters, job.Namespace)
+			delete(e.costCenters, pod.Namespace)
 			e.mu.Unlock()
 		}
-		return false, err
+		if apierrors.IsForbidden(err) && errors.Is(mapped, fault.ErrConflict) { // exceeded quota
+			if qerr := e.checkQuota(ctx, pod.Namespace, spec); qerr != nil {
+				var qe *QuotaError
+				if errors.As(qerr, &qe) {
+					return false, qerr
+				}
+			}
+		}
+		return false, mapped
 	}
-	old, gerr := e.cs.BatchV1().Jobs(job.Namespace).Get(ctx, job.Name, metav1.GetOptions{})
+	old, gerr := e.cs.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
 	if gerr != nil {
-		return false, mapError(gerr, "get", "jobs", job.Namespace, job.Name)
+		return false, mapError(gerr, "get", "pods", pod.Namespace, pod.Name)
 	}
-	return false, ours(old.Labels, job.Labels, "Job", job.Namespace, job.Name)
+	return false, ours(old.Labels, pod.Labels, "pod", pod.Namespace, pod.Name)
 }
 
 func (e *Executor) createService(ctx context.Context, svc *corev1.Service) error {
@@ -265,13 +290,12 @@ func owner(l map[string]string) string {
 	return "something other than mlportal"
 }
 
-// rollback deletes the Jobs a failed Start created, so that no part of a
+// rollback deletes the pods a failed Start created, so that no part of a
 // gang holds GPUs alone. The Service stays for Cleanup.
 func (e *Executor) rollback(ctx context.Context, ns string, names []string) {
-	bg := metav1.DeletePropagationBackground
 	for _, n := range names {
-		if err := e.cs.BatchV1().Jobs(ns).Delete(ctx, n, metav1.DeleteOptions{PropagationPolicy: &bg}); err != nil && !apierrors.IsNotFound(err) {
-			e.log.WarnContext(ctx, "kubernetes job rollback failed", "namespace", ns, "name", n, "err", err)
+		if err := e.cs.CoreV1().Pods(ns).Delete(ctx, n, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))}); err != nil && !apierrors.IsNotFound(err) {
+			e.log.WarnContext(ctx, "kubernetes pod rollback failed", "namespace", ns, "name", n, "err", err)
 		}
 	}
 }
@@ -285,72 +309,76 @@ func (e *Executor) remember(jobID, ns string) {
 func (e *Executor) forget(jobID string) {
 	e.mu.Lock()
 	delete(e.namespaces, jobID)
+	delete(e.attempts, jobID)
+	delete(e.stops, jobID)
 	e.mu.Unlock()
 }
 
-// locate returns the namespace of a job: remembered, or found by its label
-// across namespaces (after a restart). ok is false when no Job of it exists.
-func (e *Executor) locate(ctx context.Context, jobID string) (ns string, ok bool, err error) {
-	e.mu.Lock()
-	ns, ok = e.namespaces[jobID]
-	e.mu.Unlock()
-	if ok {
-		return ns, true, nil
-	}
-	list, err := e.cs.BatchV1().Jobs(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: jobSelector(jobID), Limit: 1})
-	if err != nil {
-		return "", false, mapError(err, "list", "jobs", "", "")
-	}
-	if len(list.Items) == 0 {
-		return "", false, nil
-	}
-	ns = list.Items[0].Namespace
-	e.remember(jobID, ns)
-	return ns, true, nil
-}
-
-// run is one attempt of a job as it stands in the cluster.
+// run is one attempt of a job as the watch cache sees it.
 type run struct {
 	ns       string
 	attempt  int
 	replicas int
-	jobs     []batchv1.Job // by replica index
-	pods     []corev1.Pod
+	pods     []*corev1.Pod // of this attempt, by replica index; nil where missing
+	stop     *stopRecord   // what Stop recorded for this attempt
 }
 
-// current reads the job's latest attempt; ok is false when no Job of it
-// exists.
+// current reads the job's latest attempt from the watch cache: the attempt
+// Start last created (whose pods may not be in the cache yet) or the newest
+// one found. ok is false when nothing of it is known.
 func (e *Executor) current(ctx context.Context, jobID string) (r run, ok bool, err error) {
-	ns, ok, err := e.locate(ctx, jobID)
-	if err != nil || !ok {
+	wc, err := e.caches(ctx)
+	if err != nil {
 		return run{}, false, err
 	}
-	list, err := e.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: jobSelector(jobID)})
-	if err != nil {
-		return run{}, false, mapError(err, "list", "jobs", ns, "")
+	all := wc.podsOfJob(jobID)
+	e.mu.Lock()
+	started := e.attempts[jobID]
+	r.attempt = started[0]
+	r.ns = e.namespaces[jobID]
+	stop, stopped := e.stops[jobID]
+	e.mu.Unlock()
+	for _, p := range all {
+		r.attempt = max(r.attempt, atoi(p.Labels[LabelAttempt]))
 	}
-	if len(list.Items) == 0 {
-		return run{}, false, nil
+	if stopped && stop.attempt >= r.attempt {
+		r.attempt, r.stop = stop.attempt, &stop
 	}
-	r = run{ns: ns}
-	for _, j := range list.Items {
-		r.attempt = max(r.attempt, atoi(j.Labels[LabelAttempt]))
-	}
-	for _, j := range list.Items {
-		if atoi(j.Labels[LabelAttempt]) == r.attempt {
-			r.jobs = append(r.jobs, j)
-			r.replicas = max(r.replicas, atoi(j.Annotations[AnnotationReplicas]))
+	for _, p := range all {
+		if atoi(p.Labels[LabelAttempt]) != r.attempt {
+			continue
+		}
+		r.ns = p.Namespace
+		r.replicas = max(r.replicas, atoi(p.Annotations[AnnotationReplicas]))
+		if r.stop == nil && p.Annotations[AnnotationStopReason] != "" {
+			r.stop = &stopRecord{attempt: r.attempt, reason: p.Annotations[AnnotationStopReason], at: p.Annotations[AnnotationStoppedAt]}
 		}
 	}
-	slices.SortFunc(r.jobs, func(a, b batchv1.Job) int {
-		return cmp.Compare(atoi(a.Labels[LabelReplica]), atoi(b.Labels[LabelReplica]))
-	})
-	r.replicas = max(r.replicas, len(r.jobs))
-	pods, err := e.cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: attemptSelector(jobID, r.attempt)})
-	if err != nil {
-		return run{}, false, mapError(err, "list", "pods", ns, "")
+	found := slices.ContainsFunc(all, func(p *corev1.Pod) bool { return atoi(p.Labels[LabelAttempt]) == r.attempt })
+	if started[0] > 0 && r.attempt == started[0] {
+		// Started by this process: its pods may not have reached the cache.
+		found, r.replicas = true, max(r.replicas, started[1])
 	}
-	r.pods = pods.Items
+	if !found && r.stop == nil {
+		return run{}, false, nil
+	}
+	for _, p := range all {
+		if atoi(p.Labels[LabelAttempt]) != r.attempt {
+			continue
+		}
+		i := atoi(p.Labels[LabelReplica])
+		r.replicas = max(r.replicas, i+1)
+		for len(r.pods) <= i {
+			r.pods = append(r.pods, nil)
+		}
+		r.pods[i] = p
+	}
+	for len(r.pods) < r.replicas {
+		r.pods = append(r.pods, nil)
+	}
+	if r.ns != "" {
+		e.remember(jobID, r.ns)
+	}
 	return r, true, nil
 }
 

@@ -55,38 +55,25 @@ func TestStartPinsToTheChosenNodeAndSucceeds(t *testing.T) {
 		t.Errorf("started %v, finished %v", st.StartedAt, st.FinishedAt)
 	}
 
-	jobs, err := f.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelJob + "=" + s.JobID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(jobs.Items) != 1 {
-		t.Fatalf("%d Jobs after two Starts, want 1", len(jobs.Items))
-	}
-	job := jobs.Items[0]
 	pods := f.pods(t, ctx, ns, s.JobID)
 	if len(pods) != 1 {
-		t.Fatalf("%d pods, want 1", len(pods))
+		t.Fatalf("%d pods after two Starts, want 1", len(pods))
 	}
 	pod := pods[0]
 	if pod.Spec.NodeName != node {
 		t.Errorf("pod bound to %q, want the scheduler's node %q", pod.Spec.NodeName, node)
 	}
+	if len(pod.OwnerReferences) != 0 || pod.Spec.RestartPolicy != corev1.RestartPolicyNever {
+		t.Errorf("pod owners %v restartPolicy %s, want none and Never", pod.OwnerReferences, pod.Spec.RestartPolicy)
+	}
 	wantLabels := map[string]string{kube.LabelTeam: team, kube.LabelProject: project, kube.LabelJob: s.JobID, kube.LabelCostCenter: "cc-42"}
-	for what, l := range map[string]map[string]string{"Job": job.Labels, "pod": pod.Labels} {
-		for k, v := range wantLabels {
-			if l[k] != v {
-				t.Errorf("%s label %s = %q, want %q", what, k, l[k], v)
-			}
+	for k, v := range wantLabels {
+		if pod.Labels[k] != v {
+			t.Errorf("pod label %s = %q, want %q", k, pod.Labels[k], v)
 		}
 	}
-	if b := job.Spec.BackoffLimit; b == nil || *b != 0 {
-		t.Errorf("backoffLimit = %v, want 0", b)
-	}
-	if d := job.Spec.ActiveDeadlineSeconds; d == nil || *d != 3600 {
+	if d := pod.Spec.ActiveDeadlineSeconds; d == nil || *d != 3600 {
 		t.Errorf("activeDeadlineSeconds = %v, want 3600", d)
-	}
-	if job.Spec.TTLSecondsAfterFinished != nil {
-		t.Errorf("ttlSecondsAfterFinished = %d, want unset", *job.Spec.TTLSecondsAfterFinished)
 	}
 	c := pod.Spec.Containers[0]
 	for _, r := range []corev1.ResourceName{tenancy.GPUResource, corev1.ResourceCPU, corev1.ResourceMemory} {
@@ -246,18 +233,9 @@ func TestStopPreemptDeletesThePodsAndSaysPreempted(t *testing.T) {
 	if err := e.Stop(ctx, s.JobID, executor.StopCancel, time.Second); err != nil {
 		t.Errorf("Stop again: %v", err)
 	}
-	// Nothing comes back: the Jobs stay, suspended, without pods.
-	jobs, err := f.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelJob + "=" + s.JobID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, j := range jobs.Items {
-		if j.Annotations[kube.AnnotationStopReason] != "preempt" {
-			t.Errorf("Job %s stop reason %q, want preempt", j.Name, j.Annotations[kube.AnnotationStopReason])
-		}
-		if j.Status.Active != 0 {
-			t.Errorf("Job %s has %d active pods after Stop", j.Name, j.Status.Active)
-		}
+	// Nothing comes back: no controller recreates the pods.
+	if pods := f.pods(t, ctx, ns, s.JobID); len(pods) != 0 {
+		t.Errorf("after a second Stop %d pods: %s", len(pods), dump(pods))
 	}
 	if st, _ := e.Status(ctx, s.JobID); st.Phase != executor.PhasePreempted {
 		t.Errorf("Status after a second Stop = %s, want Preempted still", st.Phase)
@@ -385,8 +363,8 @@ func TestQuotaRefusalsAreClear(t *testing.T) {
 	if fe, _ := fault.As(err); !contains(fe.Message, "needs 4", "allows 8", "6 is in use") {
 		t.Errorf("message %q does not say what is used", fe.Message)
 	}
-	if jobs, _ := f.cs.BatchV1().Jobs(ns).List(ctx, metav1.ListOptions{LabelSelector: kube.LabelJob + "=job-four"}); len(jobs.Items) != 0 {
-		t.Errorf("a refused job left %d Jobs", len(jobs.Items))
+	if pods := f.pods(t, ctx, ns, "job-four"); len(pods) != 0 {
+		t.Errorf("a refused job left %d pods", len(pods))
 	}
 
 	// A quota the pre-check leaves to the apiserver (scoped): the pod is
@@ -406,18 +384,12 @@ func TestQuotaRefusalsAreClear(t *testing.T) {
 		used := q.Status.Used[corev1.ResourcePods]
 		return err == nil && used.Value() == 1, err
 	})
+	// Pods are created directly, so the admission's refusal is Start's
+	// answer.
 	refused := spec(team, project, "job-refused", 1, f.onDemand[1])
-	if err := e.Start(ctx, refused); err != nil {
-		t.Fatalf("Start: %v", err)
-	}
-	var st executor.Status
-	poll(t, ctx, "the FailedCreate event in Status", func(ctx context.Context) (bool, error) {
-		var err error
-		st, err = e.Status(ctx, refused.JobID)
-		return err == nil && strings.Contains(st.Message, "exceeded quota"), err
-	})
-	if st.Phase != executor.PhasePending || !strings.Contains(st.Message, "could not create the pod") {
-		t.Errorf("Status = %s %q, want Pending with the quota's refusal", st.Phase, st.Message)
+	err = e.Start(ctx, refused)
+	if fe, ok := fault.As(err); !ok || !errors.Is(err, fault.ErrConflict) || !contains(fe.Message, "exceeded quota", "request more quota") {
+		t.Errorf("Start refused by a scoped quota: %v, want a conflict quoting the apiserver", err)
 	}
 	f.cleanup(t, ctx, e, ns, refused.JobID)
 	f.cleanup(t, ctx, e, ns, running.JobID)
@@ -543,10 +515,12 @@ func TestRequiredRulesSuffice(t *testing.T) {
 	if _, err := e.Inventory(ctx); err != nil {
 		t.Errorf("Inventory: %v", err)
 	}
-	// A fresh executor finds the job by its label across namespaces.
+	// A fresh executor (mlportal restarted) finds no pod of the stopped job:
+	// not found, and the controller, which asked for the stop, records it.
 	again := kube.New(cs, kube.Config{}, testLogger(t))
-	if st, err := again.Status(ctx, s.JobID); err != nil || st.Phase != executor.PhaseCancelled {
-		t.Errorf("Status from a restarted executor: %v %v", st.Phase, err)
+	defer again.Close()
+	if _, err := again.Status(ctx, s.JobID); !errors.Is(err, fault.ErrNotFound) {
+		t.Errorf("Status of a stopped job from a restarted executor: %v, want not found", err)
 	}
 	f.cleanup(t, ctx, again, ns, s.JobID)
 }

@@ -10,8 +10,6 @@ import (
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/wait"
 
 	"github.com/mlportal/mlportal/internal/fault"
@@ -61,31 +59,27 @@ func (e *Executor) Logs(ctx context.Context, jobID string, follow bool, w io.Wri
 // replicaLogs streams replica i's container log, waiting for it to start
 // when following.
 func (e *Executor) replicaLogs(ctx context.Context, jobID string, r run, i int, follow bool, prefix string, out *lineWriter) error {
-	sel := labels.SelectorFromSet(labels.Set{
-		LabelJob: jobID, LabelAttempt: strconv.Itoa(r.attempt), LabelReplica: strconv.Itoa(i),
-	}).String()
+	name := replicaName(jobID, r.attempt, i)
 	var pod *corev1.Pod
 	find := func(ctx context.Context) (bool, error) {
-		list, err := e.cs.CoreV1().Pods(r.ns).List(ctx, metav1.ListOptions{LabelSelector: sel})
+		cur, ok, err := e.current(ctx, jobID)
 		if err != nil {
-			return false, mapError(err, "list", "pods", r.ns, "")
+			return false, err
 		}
 		pod = nil
-		for j := range list.Items {
-			if p := &list.Items[j]; started(p) && (pod == nil || p.CreationTimestamp.After(pod.CreationTimestamp.Time)) {
-				pod = p
-			}
+		if ok && cur.attempt == r.attempt && i < len(cur.pods) && cur.pods[i] != nil && cur.pods[i].Name == name && started(cur.pods[i]) {
+			pod = cur.pods[i]
 		}
 		if pod != nil || !follow {
 			return true, nil
 		}
-		// Following a replica that has not started: stop waiting once its
-		// Job has ended without it (stopped, failed to pull, timed out).
-		job, err := e.cs.BatchV1().Jobs(r.ns).Get(ctx, replicaName(jobID, r.attempt, i), metav1.GetOptions{})
-		if err != nil {
-			return false, mapError(err, "get", "jobs", r.ns, replicaName(jobID, r.attempt, i))
+		// Following a replica that has not started: stop waiting once the
+		// attempt has ended without it (stopped, failed to pull, timed out,
+		// cleaned up).
+		if !ok || cur.attempt != r.attempt {
+			return true, nil
 		}
-		return finished(job) != "" || job.Annotations[AnnotationStopReason] != "", nil
+		return cur.stop != nil || derive(jobID, cur, e.cfg.Clock.Now()).Phase.Final(), nil
 	}
 	if err := wait.PollUntilContextCancel(ctx, e.cfg.PollInterval, true, find); err != nil {
 		if _, ok := fault.As(err); ok {

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/client-go/kubernetes/fake"
 )
@@ -44,18 +43,15 @@ func TestLogsOfAGang(t *testing.T) {
 	running := func(i int) *corev1.Pod {
 		p := pod(i, corev1.PodRunning).p
 		p.Namespace = "t-p"
-		p.Labels[LabelJob], p.Labels[LabelAttempt] = "j", "1"
+		p.Annotations[AnnotationReplicas] = "3"
 		p.Status.ContainerStatuses[0].State.Running = &corev1.ContainerStateRunning{}
 		return &p
 	}
-	j0, j1, j2 := job(0).j, job(1).j, job(2).stopped("cancel").j
-	for _, j := range []*batchv1.Job{&j0, &j1, &j2} {
-		j.Namespace = "t-p"
-		j.Annotations[AnnotationReplicas] = "3"
-	}
-	// Replica 2 never started: its Job was stopped first.
-	cs := fake.NewClientset(&j0, &j1, &j2, running(0), running(1))
+	// Replica 2 never started: the job was stopped first.
+	cs := fake.NewClientset(running(0), running(1))
 	e := New(cs, Config{PollInterval: 10 * time.Millisecond}, slog.New(slog.DiscardHandler))
+	defer e.Close()
+	e.stops["j"] = stopRecord{attempt: 1, reason: "cancel", at: t0.Format(time.RFC3339)}
 
 	for _, follow := range []bool{false, true} {
 		var b strings.Builder

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -108,21 +107,21 @@ func (b builder) service() *corev1.Service {
 	}
 }
 
-// job is replica i's Job: one pod, pinned to the replica's node.
-func (b builder) job(i int) *batchv1.Job {
+// pod is replica i's pod, pinned to the replica's node. It has no owner:
+// mlportal's controller follows and cleans it up, and restartPolicy Never
+// leaves retries to mlportal's requeue.
+func (b builder) pod(i int) *corev1.Pod {
 	s := b.spec
 	name := replicaName(s.JobID, s.Attempt, i)
 	l := podLabels(s, b.costCenter)
 	l[LabelReplica] = strconv.Itoa(i)
-	ann := map[string]string{AnnotationReplicas: strconv.Itoa(s.Replicas), AnnotationNode: s.Nodes[i]}
-
-	podAnn := maps.Clone(b.cfg.PodAnnotations)
-	if podAnn == nil {
-		podAnn = map[string]string{}
+	ann := maps.Clone(b.cfg.PodAnnotations)
+	if ann == nil {
+		ann = map[string]string{}
 	}
-	maps.Copy(podAnn, ann)
+	ann[AnnotationReplicas], ann[AnnotationNode] = strconv.Itoa(s.Replicas), s.Nodes[i]
 
-	pod := corev1.PodSpec{
+	spec := corev1.PodSpec{
 		RestartPolicy:                 corev1.RestartPolicyNever,
 		ServiceAccountName:            b.cfg.ServiceAccount,
 		PriorityClassName:             b.cfg.PriorityClassName,
@@ -142,25 +141,13 @@ func (b builder) job(i int) *batchv1.Job {
 		}},
 	}
 	if s.Replicas > 1 {
-		pod.Hostname = name
-		pod.Subdomain = baseName(s.JobID, s.Attempt)
-	}
-	job := &batchv1.Job{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: b.ns, Labels: l, Annotations: ann},
-		Spec: batchv1.JobSpec{
-			Parallelism:  ptr(int32(1)),
-			Completions:  ptr(int32(1)),
-			BackoffLimit: ptr(int32(0)),
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: maps.Clone(l), Annotations: podAnn},
-				Spec:       pod,
-			},
-		},
+		spec.Hostname = name
+		spec.Subdomain = baseName(s.JobID, s.Attempt)
 	}
 	if s.Timeout > 0 {
-		job.Spec.ActiveDeadlineSeconds = ptr(max(1, int64(math.Ceil(s.Timeout.Seconds()))))
+		spec.ActiveDeadlineSeconds = ptr(max(1, int64(math.Ceil(s.Timeout.Seconds()))))
 	}
-	return job
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: b.ns, Labels: l, Annotations: ann}, Spec: spec}
 }
 
 // pinned requires the node named node: metadata.name, exact, through the

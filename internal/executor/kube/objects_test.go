@@ -32,32 +32,29 @@ func gangSpec() executor.Spec {
 	}
 }
 
-func TestJobObject(t *testing.T) {
+func TestPodObject(t *testing.T) {
 	cfg := Config{CheckpointPVC: "checkpoints", PriorityClassName: "mlportal-batch",
 		PodAnnotations: map[string]string{"safe-to-evict": "false"}}.withDefaults()
 	b := builder{cfg: cfg, spec: gangSpec(), ns: "vision-detect", costCenter: "cc-9"}
-	job := b.job(1)
+	job := b.pod(1)
 
-	if job.Name != "mlp-job-7-a2-1" || job.Namespace != "vision-detect" {
-		t.Errorf("name %s/%s", job.Namespace, job.Name)
+	if job.Name != "mlp-job-7-a2-1" || job.Namespace != "vision-detect" || len(job.OwnerReferences) != 0 {
+		t.Errorf("name %s/%s owners %v", job.Namespace, job.Name, job.OwnerReferences)
 	}
 	wantLabels := map[string]string{
 		LabelTeam: "vision", LabelProject: "detect", LabelJob: "job-7", LabelAttempt: "2", LabelReplica: "1",
 		LabelCostCenter: "cc-9", LabelManagedBy: "mlportal", "extra": "x",
 	}
 	if diff := cmp.Diff(wantLabels, job.Labels); diff != "" {
-		t.Errorf("Job labels (-want +got):\n%s", diff)
-	}
-	if diff := cmp.Diff(wantLabels, job.Spec.Template.Labels); diff != "" {
 		t.Errorf("pod labels (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(map[string]string{"safe-to-evict": "false", AnnotationNode: "node-a", AnnotationReplicas: "2"}, job.Spec.Template.Annotations); diff != "" {
+	if diff := cmp.Diff(map[string]string{"safe-to-evict": "false", AnnotationNode: "node-a", AnnotationReplicas: "2"}, job.Annotations); diff != "" {
 		t.Errorf("pod annotations (-want +got):\n%s", diff)
 	}
-	if *job.Spec.BackoffLimit != 0 || *job.Spec.Completions != 1 || *job.Spec.Parallelism != 1 || *job.Spec.ActiveDeadlineSeconds != 91 {
-		t.Errorf("job spec %+v", job.Spec)
+	pod := job.Spec
+	if *pod.ActiveDeadlineSeconds != 91 {
+		t.Errorf("activeDeadlineSeconds %d, want 91", *pod.ActiveDeadlineSeconds)
 	}
-	pod := job.Spec.Template.Spec
 	term := pod.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
 	if len(term) != 1 || len(term[0].MatchFields) != 1 || term[0].MatchFields[0].Key != "metadata.name" ||
 		!slices.Equal(term[0].MatchFields[0].Values, []string{"node-a"}) {
@@ -118,12 +115,12 @@ func TestJobObject(t *testing.T) {
 	}
 }
 
-func TestJobObjectDefaults(t *testing.T) {
+func TestPodObjectDefaults(t *testing.T) {
 	s := executor.Spec{JobID: "j", Team: "t", Project: "p", Attempt: 1, Image: "i", Replicas: 1, Nodes: []string{"n"}}
-	job := builder{cfg: Config{}.withDefaults(), spec: s, ns: "t-p"}.job(0)
-	pod := job.Spec.Template.Spec
-	if job.Spec.ActiveDeadlineSeconds != nil {
-		t.Errorf("activeDeadlineSeconds %d without a timeout", *job.Spec.ActiveDeadlineSeconds)
+	job := builder{cfg: Config{}.withDefaults(), spec: s, ns: "t-p"}.pod(0)
+	pod := job.Spec
+	if pod.ActiveDeadlineSeconds != nil {
+		t.Errorf("activeDeadlineSeconds %d without a timeout", *pod.ActiveDeadlineSeconds)
 	}
 	if v := pod.Volumes[0]; v.EmptyDir == nil {
 		t.Errorf("volume %+v, want an emptyDir without a claim", v)

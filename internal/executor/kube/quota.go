@@ -79,7 +79,7 @@ func demand(s executor.Spec) corev1.ResourceList {
 	if s.MemoryBytes > 0 {
 		set(*resource.NewQuantity(s.MemoryBytes*r, resource.BinarySI), corev1.ResourceMemory, corev1.ResourceRequestsMemory, corev1.ResourceLimitsMemory)
 	}
-	set(*resource.NewQuantity(r, resource.DecimalSI), corev1.ResourcePods, "count/pods", "count/jobs.batch")
+	set(*resource.NewQuantity(r, resource.DecimalSI), corev1.ResourcePods, "count/pods")
 	if s.Replicas > 1 {
 		set(*resource.NewQuantity(1, resource.DecimalSI), corev1.ResourceServices, "count/services")
 	}
@@ -125,7 +125,8 @@ func fits(quotas []corev1.ResourceQuota, d corev1.ResourceList) []QuotaViolation
 	return vs
 }
 
-// checkQuota refuses a job the namespace's quotas cannot hold now.
+// checkQuota refuses a job the namespace's quotas, as the apiserver has
+// them now, cannot hold.
 func (e *Executor) checkQuota(ctx context.Context, ns string, s executor.Spec) error {
 	list, err := e.cs.CoreV1().ResourceQuotas(ns).List(ctx, metav1.ListOptions{})
 	if err != nil {

@@ -31,7 +31,7 @@ func TestDemand(t *testing.T) {
 	want := map[corev1.ResourceName]string{
 		"requests.nvidia.com/gpu": "12", "cpu": "4500m", "requests.cpu": "4500m", "limits.cpu": "4500m",
 		"memory": "6Gi", "requests.memory": "6Gi", "limits.memory": "6Gi",
-		"pods": "3", "count/pods": "3", "count/jobs.batch": "3", "services": "1", "count/services": "1",
+		"pods": "3", "count/pods": "3", "services": "1", "count/services": "1",
 	}
 	if len(d) != len(want) {
 		t.Errorf("demand has %d resources, want %d: %v", len(d), len(want), d)
@@ -41,8 +41,8 @@ func TestDemand(t *testing.T) {
 			t.Errorf("%s = %s, want %s", k, q.String(), v)
 		}
 	}
-	if d := demand(executor.Spec{Replicas: 1}); len(d) != 3 {
-		t.Errorf("a job with no resources set demands %v; want only pods and jobs", d)
+	if d := demand(executor.Spec{Replicas: 1}); len(d) != 2 {
+		t.Errorf("a job with no resources set demands %v; want only pods", d)
 	}
 }
 

@@ -7,17 +7,15 @@ import (
 	"strings"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/fields"
 
 	"github.com/mlportal/mlportal/internal/executor"
 	"github.com/mlportal/mlportal/internal/fault"
 )
 
-// Status reports the job's latest attempt; fault.ErrNotFound when no Job of
-// it exists (never started, or cleaned up).
+// Status reports the job's latest attempt from the watch cache;
+// fault.ErrNotFound when nothing of it is known (never started, cleaned up,
+// or just started and not yet seen by the cache).
 func (e *Executor) Status(ctx context.Context, jobID string) (executor.Status, error) {
 	r, ok, err := e.current(ctx, jobID)
 	if err != nil {
@@ -26,79 +24,7 @@ func (e *Executor) Status(ctx context.Context, jobID string) (executor.Status, e
 	if !ok {
 		return executor.Status{}, fault.NotFound("job", jobID)
 	}
-	events, err := e.createFailures(ctx, r)
-	if err != nil {
-		return executor.Status{}, err
-	}
-	return derive(jobID, r, events), nil
-}
-
-// createFailures reads, for each unfinished Job without a pod, the message
-// of its latest FailedCreate event (e.g. the quota's refusal).
-func (e *Executor) createFailures(ctx context.Context, r run) (map[string]string, error) {
-	out := map[string]string{}
-	for _, j := range r.jobs {
-		if finished(&j) != "" || len(podsOf(r.pods, &j)) > 0 {
-			continue
-		}
-		sel := fields.Set{"involvedObject.kind": "Job", "involvedObject.name": j.Name, "reason": "FailedCreate"}.AsSelector().String()
-		list, err := e.cs.CoreV1().Events(r.ns).List(ctx, metav1.ListOptions{FieldSelector: sel})
-		if err != nil {
-			return nil, mapError(err, "list", "events", r.ns, "")
-		}
-		var last *corev1.Event
-		for i := range list.Items {
-			ev := &list.Items[i]
-			if last == nil || eventTime(ev).After(eventTime(last)) {
-				last = ev
-			}
-		}
-		if last != nil {
-			out[j.Name] = last.Message
-		}
-	}
-	return out, nil
-}
-
-func eventTime(ev *corev1.Event) time.Time {
-	switch {
-	case !ev.LastTimestamp.IsZero():
-		return ev.LastTimestamp.Time
-	case !ev.EventTime.IsZero():
-		return ev.EventTime.Time
-	}
-	return ev.CreationTimestamp.Time
-}
-
-// finished returns the Job's Complete or Failed condition type, or "".
-func finished(j *batchv1.Job) batchv1.JobConditionType {
-	for _, c := range j.Status.Conditions {
-		if (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) && c.Status == corev1.ConditionTrue {
-			return c.Type
-		}
-	}
-	return ""
-}
-
-func condition(j *batchv1.Job, t batchv1.JobConditionType) *batchv1.JobCondition {
-	for i := range j.Status.Conditions {
-		if c := &j.Status.Conditions[i]; c.Type == t && c.Status == corev1.ConditionTrue {
-			return c
-		}
-	}
-	return nil
-}
-
-// podsOf returns the pods of replica Job j, newest first.
-func podsOf(pods []corev1.Pod, j *batchv1.Job) []*corev1.Pod {
-	var out []*corev1.Pod
-	for i := range pods {
-		if pods[i].Labels[LabelReplica] == j.Labels[LabelReplica] {
-			out = append(out, &pods[i])
-		}
-	}
-	slices.SortFunc(out, func(a, b *corev1.Pod) int { return b.CreationTimestamp.Compare(a.CreationTimestamp.Time) })
-	return out
+	return derive(jobID, r, e.cfg.Clock.Now()), nil
 }
 
 // live reports whether a pod still holds its node: not Succeeded or Failed,
@@ -114,39 +40,25 @@ type replica struct {
 	exitCode int
 }
 
-// derive is the job's status from its Jobs, pods and create failures (Job
-// name → message). It is pure, so tables test it.
-func derive(jobID string, r run, createFailures map[string]string) executor.Status {
+// derive is the job's status from its attempt's pods and Stop's record at
+// time now. It is pure, so tables test it.
+func derive(jobID string, r run, now time.Time) executor.Status {
 	st := executor.Status{JobID: jobID}
-	reps := make([]replica, 0, len(r.jobs))
-	var stopReason, stoppedAt string
+	reps := make([]replica, 0, len(r.pods))
 	anyLive := false
-	for i := range r.jobs {
-		j := &r.jobs[i]
-		if v := j.Annotations[AnnotationStopReason]; v != "" {
-			stopReason, stoppedAt = v, j.Annotations[AnnotationStoppedAt]
-		}
-		pods := podsOf(r.pods, j)
-		for _, p := range pods {
+	for i, p := range r.pods {
+		var rep replica
+		if p == nil { // a pod of the gang is missing (a Start cut short, or stopped)
+			rep.message, rep.Phase = "not created yet", executor.PhasePending
+		} else {
 			anyLive = anyLive || live(p)
-			if p.Status.StartTime != nil && (st.StartedAt.IsZero() || p.Status.StartTime.Before(&metav1.Time{Time: st.StartedAt})) {
+			if p.Status.StartTime != nil && (st.StartedAt.IsZero() || p.Status.StartTime.Time.Before(st.StartedAt)) {
 				st.StartedAt = p.Status.StartTime.Time
 			}
 			st.FinishedAt = later(st.FinishedAt, finishedAt(p))
+			rep = replicaOf(p, now)
 		}
-		for _, t := range []batchv1.JobConditionType{batchv1.JobComplete, batchv1.JobFailed} {
-			if c := condition(j, t); c != nil {
-				st.FinishedAt = later(st.FinishedAt, c.LastTransitionTime.Time)
-			}
-		}
-		rep := replicaOf(j, pods, createFailures[j.Name])
-		rep.Index = atoi(j.Labels[LabelReplica])
-		reps = append(reps, rep)
-		st.Replicas = append(st.Replicas, rep.ReplicaStatus)
-	}
-	for len(reps) < r.replicas { // a Job of the gang is missing (a Start cut short)
-		rep := replica{message: "not created yet"}
-		rep.Index, rep.Phase = len(reps), executor.PhasePending
+		rep.Index = i
 		reps = append(reps, rep)
 		st.Replicas = append(st.Replicas, rep.ReplicaStatus)
 	}
@@ -170,21 +82,22 @@ func derive(jobID string, r run, createFailures map[string]string) executor.Stat
 	switch {
 	case allSucceeded:
 		st.Phase, st.Message = executor.PhaseSucceeded, "completed"
-	case stopReason != "" && anyLive:
+	case r.stop != nil && anyLive:
 		st.Phase = executor.PhaseRunning
 		if pick(executor.PhaseRunning) == nil {
 			st.Phase = executor.PhasePending
 		}
-		st.Message = fmt.Sprintf("stopping (%s): waiting for the pods to write a checkpoint and exit", stopReason)
+		st.Message = fmt.Sprintf("stopping (%s): waiting for the pods to write a checkpoint and exit", r.stop.reason)
 		st.FinishedAt = time.Time{}
-	case stopReason != "":
-		st.Phase, st.Message = stopPhase(stopReason)
-		if t, err := time.Parse(time.RFC3339, stoppedAt); err == nil {
+	case r.stop != nil:
+		st.Phase, st.Message = stopPhase(r.stop.reason)
+		if t, err := time.Parse(time.RFC3339, r.stop.at); err == nil {
 			st.FinishedAt = later(st.FinishedAt, t)
 		}
 	case pick(executor.PhaseTimedOut) != nil:
 		rep := pick(executor.PhaseTimedOut)
 		st.Phase, st.Message = executor.PhaseTimedOut, prefix(rep)+rep.message
+		st.FinishedAt = later(st.FinishedAt, now)
 	case pick(executor.PhaseFailed) != nil:
 		rep := pick(executor.PhaseFailed)
 		st.Phase, st.Message, st.ExitCode = executor.PhaseFailed, prefix(rep)+rep.message, rep.exitCode
@@ -225,60 +138,40 @@ func finishedAt(p *corev1.Pod) time.Time {
 	return t
 }
 
-// replicaOf derives one replica from its Job and pods (newest first).
-func replicaOf(j *batchv1.Job, pods []*corev1.Pod, createFailure string) replica {
+// replicaOf derives one replica from its pod at time now.
+func replicaOf(pod *corev1.Pod, now time.Time) replica {
 	rep := replica{}
-	rep.Node = j.Annotations[AnnotationNode]
-	var pod *corev1.Pod
-	if len(pods) > 0 {
-		pod = pods[0]
-		// The pod that failed tells why, not one started after it.
-		for _, p := range pods {
-			if p.Status.Phase == corev1.PodFailed {
-				pod = p
-				break
-			}
-		}
-		if pod.Spec.NodeName != "" {
-			rep.Node = pod.Spec.NodeName
-		}
+	rep.Node = pod.Annotations[AnnotationNode]
+	if pod.Spec.NodeName != "" {
+		rep.Node = pod.Spec.NodeName
 	}
 	set := func(ph executor.Phase, msg string) replica { rep.Phase, rep.message = ph, msg; return rep }
+	timedOut := func() replica {
+		limit := "its timeout"
+		if d := pod.Spec.ActiveDeadlineSeconds; d != nil {
+			limit = fmt.Sprintf("its timeout of %s", time.Duration(*d)*time.Second)
+		}
+		return set(executor.PhaseTimedOut, "stopped: it ran longer than "+limit)
+	}
 
-	switch finished(j) {
-	case batchv1.JobComplete:
-		return set(executor.PhaseSucceeded, "completed")
-	case batchv1.JobFailed:
-		c := condition(j, batchv1.JobFailed)
-		if c.Reason == batchv1.JobReasonDeadlineExceeded {
-			limit := "its timeout"
-			if d := j.Spec.ActiveDeadlineSeconds; d != nil {
-				limit = fmt.Sprintf("its timeout of %s", time.Duration(*d)*time.Second)
-			}
-			return set(executor.PhaseTimedOut, "stopped: it ran longer than "+limit)
-		}
-		if pod != nil {
-			if msg, code, ok := podFailure(pod); ok {
-				rep.exitCode = code
-				return set(executor.PhaseFailed, msg)
-			}
-		}
-		return set(executor.PhaseFailed, fmt.Sprintf("the Kubernetes Job failed (%s): %s", c.Reason, c.Message))
-	}
-	if pod == nil {
-		if createFailure != "" {
-			return set(executor.PhasePending, "Kubernetes could not create the pod: "+createFailure)
-		}
-		return set(executor.PhasePending, "waiting for Kubernetes to create the pod")
-	}
 	switch pod.Status.Phase {
 	case corev1.PodSucceeded:
 		return set(executor.PhaseSucceeded, "completed")
 	case corev1.PodFailed:
+		if pod.Status.Reason == "DeadlineExceeded" {
+			return timedOut()
+		}
 		msg, code, _ := podFailure(pod)
 		rep.exitCode = code
 		return set(executor.PhaseFailed, msg)
-	case corev1.PodRunning:
+	}
+	// The kubelet enforces activeDeadlineSeconds; a node that does not (or
+	// lags) still ends the attempt on time here, and Cleanup removes the pod.
+	if d := pod.Spec.ActiveDeadlineSeconds; d != nil && pod.Status.StartTime != nil &&
+		now.Sub(pod.Status.StartTime.Time) > time.Duration(*d)*time.Second {
+		return timedOut()
+	}
+	if pod.Status.Phase == corev1.PodRunning {
 		return set(executor.PhaseRunning, "running")
 	}
 	for _, cs := range pod.Status.ContainerStatuses {

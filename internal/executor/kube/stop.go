@@ -3,13 +3,11 @@ package kube
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
-	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -20,11 +18,11 @@ import (
 	"github.com/mlportal/mlportal/internal/tenancy"
 )
 
-// Stop records reason on the job's Jobs, deletes their pods with grace
-// (SIGTERM, then a kill once grace has passed), suspends the Jobs so that
-// no pod is recreated, and returns once the pods are gone. The Jobs stay
-// until Cleanup, so Status then reports Cancelled or Preempted. Stopping an
-// ended or unknown job is a no-op.
+// Stop records reason (in the executor and on the pods), deletes the pods
+// with grace (SIGTERM, then a kill once grace has passed) and returns once
+// they are gone. Status then reports Cancelled or Preempted until Cleanup;
+// after a restart of mlportal the controller, which asked for the stop,
+// knows the reason itself. Stopping an ended or unknown job is a no-op.
 func (e *Executor) Stop(ctx context.Context, jobID string, reason executor.StopReason, grace time.Duration) error {
 	if reason != executor.StopCancel && reason != executor.StopPreempt {
 		return fault.Invalid("unknown stop reason", fault.Field("reason", "must be %q or %q (got %q)", executor.StopCancel, executor.StopPreempt, reason))
@@ -33,77 +31,68 @@ func (e *Executor) Stop(ctx context.Context, jobID string, reason executor.StopR
 	if err != nil || !ok {
 		return err
 	}
-	st := derive(jobID, r, nil)
-	stopped := slices.ContainsFunc(r.jobs, func(j batchv1.Job) bool { return j.Annotations[AnnotationStopReason] != "" })
-	if st.Phase.Final() && !stopped {
+	st := derive(jobID, r, e.cfg.Clock.Now())
+	if st.Phase.Final() && r.stop == nil {
 		return nil
 	}
 	// 1. The reason first: whatever happens next, Status tells it.
-	for _, j := range r.jobs {
-		if j.Annotations[AnnotationStopReason] != "" {
-			continue
-		}
-		patch := map[string]any{"metadata": map[string]any{"annotations": map[string]string{
-			AnnotationStopReason: string(reason),
-			AnnotationStoppedAt:  e.cfg.Clock.Now().UTC().Format(time.RFC3339),
-		}}}
-		if err := e.patchJob(ctx, r.ns, j.Name, patch); err != nil {
-			return err
-		}
+	rec := stopRecord{attempt: r.attempt, reason: string(reason), at: e.cfg.Clock.Now().UTC().Format(time.RFC3339)}
+	if r.stop != nil {
+		rec = *r.stop
 	}
+	e.mu.Lock()
+	e.stops[jobID] = rec
+	e.mu.Unlock()
 	// 2. SIGTERM now, SIGKILL after grace: the kubelet's part.
 	secs := max(1, int64(math.Ceil(grace.Seconds())))
-	for i := range r.pods {
-		p := &r.pods[i]
-		if !live(p) || p.DeletionTimestamp != nil {
+	for _, p := range r.pods {
+		if p == nil || !live(p) || p.DeletionTimestamp != nil {
 			continue
 		}
+		if p.Annotations[AnnotationStopReason] == "" {
+			if err := e.annotate(ctx, p, rec); err != nil {
+				return err
+			}
+		}
 		uid := p.UID
-		err := e.cs.CoreV1().Pods(r.ns).Delete(ctx, p.Name, metav1.DeleteOptions{
+		err := e.cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{
 			GracePeriodSeconds: &secs, Preconditions: &metav1.Preconditions{UID: &uid},
 		})
 		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-			return mapError(err, "delete", "pods", r.ns, p.Name)
-		}
-	}
-	// 3. No replacement pod, even from a Job whose pod was not created yet.
-	for _, j := range r.jobs {
-		if finished(&j) != "" || (j.Spec.Suspend != nil && *j.Spec.Suspend) {
-			continue
-		}
-		err := e.patchJob(ctx, r.ns, j.Name, map[string]any{"spec": map[string]any{"suspend": true}})
-		// A Job that finished meanwhile may refuse; its pods are gone anyway.
-		if err != nil && !errors.Is(err, fault.ErrInvalid) {
-			return err
+			return mapError(err, "delete", "pods", p.Namespace, p.Name)
 		}
 	}
 	e.log.InfoContext(ctx, "kubernetes job stopping", "job", jobID, "attempt", r.attempt, "namespace", r.ns, "reason", reason, "grace", grace)
-	return e.waitPodsGone(ctx, jobID, r, grace+e.cfg.StopTimeout)
+	return e.waitPodsGone(ctx, jobID, r.attempt, grace+e.cfg.StopTimeout)
 }
 
-func (e *Executor) patchJob(ctx context.Context, ns, name string, patch map[string]any) error {
-	body, err := json.Marshal(patch)
+// annotate records the stop on a pod, for a restarted mlportal.
+func (e *Executor) annotate(ctx context.Context, p *corev1.Pod, rec stopRecord) error {
+	body, err := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": map[string]string{
+		AnnotationStopReason: rec.reason, AnnotationStoppedAt: rec.at,
+	}}})
 	if err != nil {
 		return err
 	}
-	_, err = e.cs.BatchV1().Jobs(ns).Patch(ctx, name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: tenancy.FieldManager})
+	_, err = e.cs.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.MergePatchType, body, metav1.PatchOptions{FieldManager: tenancy.FieldManager})
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
-	return mapError(err, "patch", "jobs", ns, name)
+	return mapError(err, "patch", "pods", p.Namespace, p.Name)
 }
 
-// waitPodsGone polls until no pod of the attempt holds its node.
-func (e *Executor) waitPodsGone(ctx context.Context, jobID string, r run, timeout time.Duration) error {
+// waitPodsGone polls the watch cache until no pod of the attempt holds its
+// node.
+func (e *Executor) waitPodsGone(ctx context.Context, jobID string, attempt int, timeout time.Duration) error {
 	var left []string
 	err := wait.PollUntilContextTimeout(ctx, e.cfg.PollInterval, timeout, true, func(ctx context.Context) (bool, error) {
-		pods, err := e.cs.CoreV1().Pods(r.ns).List(ctx, metav1.ListOptions{LabelSelector: attemptSelector(jobID, r.attempt)})
+		wc, err := e.caches(ctx)
 		if err != nil {
-			return false, mapError(err, "list", "pods", r.ns, "")
+			return false, err
 		}
 		left = left[:0]
-		for i := range pods.Items {
-			if p := &pods.Items[i]; live(p) {
+		for _, p := range wc.podsOfJob(jobID) {
+			if atoi(p.Labels[LabelAttempt]) == attempt && live(p) {
 				left = append(left, p.Name+" on node "+p.Spec.NodeName)
 			}
 		}
@@ -122,49 +111,53 @@ func (e *Executor) waitPodsGone(ctx context.Context, jobID string, r run, timeou
 		"Stop the job again later, or have a cluster admin delete the pods by force", jobID, timeout, strings.Join(left, ", "))
 }
 
-// Cleanup deletes every attempt's Jobs (foreground: pods first), any pod
-// left and the rendezvous Services. It is idempotent.
+// Cleanup deletes every attempt's pods and the rendezvous Services, and
+// forgets the job. It is idempotent.
 func (e *Executor) Cleanup(ctx context.Context, jobID string) error {
-	ns, ok, err := e.locate(ctx, jobID)
+	wc, err := e.caches(ctx)
 	if err != nil {
 		return err
 	}
-	if !ok {
-		return nil
+	pods := wc.podsOfJob(jobID)
+	e.mu.Lock()
+	ns, known := e.namespaces[jobID]
+	e.mu.Unlock()
+	gang := false
+	for _, p := range pods {
+		ns = p.Namespace
+		gang = gang || atoi(p.Annotations[AnnotationReplicas]) > 1
 	}
-	opts := metav1.ListOptions{LabelSelector: jobSelector(jobID)}
-	fg := metav1.DeletePropagationForeground
-	del := metav1.DeleteOptions{PropagationPolicy: &fg}
+	if ns == "" {
+		// Not in the cache and not started by this process: look for a
+		// Service left by an earlier run.
+		list, err := e.cs.CoreV1().Services(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: jobSelector(jobID)})
+		if err != nil {
+			return mapError(err, "list", "services", "", "")
+		}
+		if len(list.Items) == 0 {
+			e.forget(jobID)
+			return nil
+		}
+		ns, gang = list.Items[0].Namespace, true
+	}
 	gone := func(err error) bool { return err == nil || apierrors.IsNotFound(err) }
-
-	jobs, err := e.cs.BatchV1().Jobs(ns).List(ctx, opts)
-	if err != nil {
-		return mapError(err, "list", "jobs", ns, "")
+	// One call, whatever the cache has seen yet.
+	sel := metav1.ListOptions{LabelSelector: jobSelector(jobID)}
+	if err := e.cs.CoreV1().Pods(ns).DeleteCollection(ctx, metav1.DeleteOptions{}, sel); !gone(err) {
+		return mapError(err, "deletecollection", "pods", ns, "")
 	}
-	for _, j := range jobs.Items {
-		if err := e.cs.BatchV1().Jobs(ns).Delete(ctx, j.Name, del); !gone(err) {
-			return mapError(err, "delete", "jobs", ns, j.Name)
+	if gang || !known || len(pods) == 0 {
+		svcs, err := e.cs.CoreV1().Services(ns).List(ctx, sel)
+		if err != nil {
+			return mapError(err, "list", "services", ns, "")
 		}
-	}
-	pods, err := e.cs.CoreV1().Pods(ns).List(ctx, opts)
-	if err != nil {
-		return mapError(err, "list", "pods", ns, "")
-	}
-	for _, p := range pods.Items {
-		if err := e.cs.CoreV1().Pods(ns).Delete(ctx, p.Name, metav1.DeleteOptions{}); !gone(err) {
-			return mapError(err, "delete", "pods", ns, p.Name)
-		}
-	}
-	svcs, err := e.cs.CoreV1().Services(ns).List(ctx, opts)
-	if err != nil {
-		return mapError(err, "list", "services", ns, "")
-	}
-	for _, s := range svcs.Items {
-		if err := e.cs.CoreV1().Services(ns).Delete(ctx, s.Name, del); !gone(err) {
-			return mapError(err, "delete", "services", ns, s.Name)
+		for _, s := range svcs.Items {
+			if err := e.cs.CoreV1().Services(ns).Delete(ctx, s.Name, metav1.DeleteOptions{}); !gone(err) {
+				return mapError(err, "delete", "services", ns, s.Name)
+			}
 		}
 	}
 	e.forget(jobID)
-	e.log.InfoContext(ctx, "kubernetes job cleaned up", "job", jobID, "namespace", ns, "jobs", len(jobs.Items))
+	e.log.DebugContext(ctx, "kubernetes job cleaned up", "job", jobID, "namespace", ns, "pods", len(pods))
 	return nil
 }
