@@ -316,6 +316,9 @@ func (c *Controller) follow(ctx context.Context, j Job) Job {
 		if !st.StartedAt.IsZero() {
 			next.StartedAt = st.StartedAt.UTC()
 		}
+	case st.Phase == executor.PhasePending && j.State == StateStarting && st.Message != "" &&
+		j.Reason != "starting on "+joinNodes(j.Nodes)+": "+st.Message:
+		next.Reason = "starting on " + joinNodes(j.Nodes) + ": " + st.Message // e.g. preparing its Python environment
 	case st.Phase.Final():
 		c.finish(ctx, j, &next, st, now)
 	default:
