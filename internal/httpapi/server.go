@@ -69,6 +69,8 @@ type Deps struct {
 	Lifecycle    LifecycleCatalog
 	Projects     Projects
 	Jobs         Jobs
+	Models       Models
+	Changes      Changes
 	Idempotency  Idempotency
 	Ready        Pinger
 	Log          *slog.Logger
