@@ -144,11 +144,11 @@ func (r *registry) register(model string, run trainedRun, want int) map[string]a
 
 type apiVersion struct {
 	Model, Stage, RunId, JobId, Source, ArtifactUri, Digest, Framework, CodeRepository, Commit, ImageDigest, CreatedBy string
-	Version                                                                                                           int64
-	Aliases                                                                                                           []string
-	Metrics                                                                                                           map[string]float64
-	Params                                                                                                            map[string]string
-	Signature                                                                                                         struct {
+	Version                                                                                                            int64
+	Aliases                                                                                                            []string
+	Metrics                                                                                                            map[string]float64
+	Params                                                                                                             map[string]string
+	Signature                                                                                                          struct {
 		Inputs, Outputs []struct {
 			Name, Type string
 			Shape      []int
