@@ -145,8 +145,8 @@ func (a *App) wire(ctx context.Context) error {
 		return err
 	}
 	trk := tracking.NewService(st, teams, opt.Clock)
-	mdl := newModels(st, artifacts, teams, opt.Clock, opt.Log)
-	mlflow := mlflowapi.New(trk, modelregistry.NewService(st, st, teams, opt.Clock), artifacts, opt.Log)
+	mdl := newModels(st, artifacts, templates, teams, opt.Clock, opt.Log)
+	mlflow := mlflowapi.New(trk, modelregistry.NewService(st, st, teams, opt.Clock, modelregistry.WithDatasetGate(mdl.datasets)), artifacts, opt.Log)
 	a.jobs, err = newJobs(cfg, st, templates, tokens, trk, repos, opt.Clock, opt.Log)
 	if err != nil {
 		return err
@@ -155,7 +155,7 @@ func (a *App) wire(ctx context.Context) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := httpapi.New(httpapi.Deps{
 		Auth: tokens, Teams: teams, Tokens: tokens, Audit: audit.NewService(st, opt.Clock), Lifecycle: templates,
-		Projects: projects, Jobs: a.jobs.service, Models: mdl.service, Changes: mdl.feed, Idempotency: idempotency.NewService(st, opt.Clock), Ready: st, Log: opt.Log, Registry: reg,
+		Projects: projects, Jobs: a.jobs.service, Models: mdl.service, Changes: mdl.feed, Datasets: mdl.datasets, Idempotency: idempotency.NewService(st, opt.Clock), Ready: st, Log: opt.Log, Registry: reg,
 		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes), Mounts: []httpapi.Mount{mlflow.Mount()},
 		Version: httpapi.VersionInfo{Version: version.Version, Commit: version.Commit, GoVersion: version.GoVersion()},
 	})

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -25,9 +27,37 @@ type registry struct {
 	team  caller // team-scoped read+write token
 }
 
+// checkedTemplate is a lifecycle template whose dataExpectations the
+// quality reports of project churn's datasets check.
+const checkedTemplate = `apiVersion: mlportal.io/v1
+kind: LifecycleTemplate
+metadata:
+  name: checked-training
+  version: 1.0.0
+  title: Training with data expectations
+  description: Training whose data must meet expectations.
+spec:
+  pattern: training
+  job:
+    image: python:3.11
+    command: [python, train.py]
+    resources: {cpu: "1", memory: 1Gi, gpu: 0}
+    timeout: 1h
+  stages:
+    - {name: train, run: mlportal train --wait, required: true}
+  dataExpectations:
+    - {column: age, maxNullFraction: 0.05, min: 0, max: 120}
+    - {column: plan, maxNullFraction: 0}
+`
+
 func startRegistry(t *testing.T, pg bool) *registry {
 	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "checked-training.yaml"), []byte(checkedTemplate), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	srv := apptest.Start(t, app.Options{AdminToken: "root"}, func(cfg *config.Config) {
+		cfg.Lifecycle.TemplateDirs = []string{dir}
 		if pg {
 			cfg.Database.Driver, cfg.Database.DSN = config.DriverPostgres, testenv.Postgres(t)
 		}
@@ -299,4 +329,137 @@ func TestModelViewFromMLflowRegistry(t *testing.T) {
 func sha256hex(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return hex.EncodeToString(sum[:])
+}
+
+// dataset is a registration body: n rows, of which nulls have no age, with
+// ages from lo to hi.
+func dataset(name, uri, hash string, n, nulls int64, lo, hi float64) map[string]any {
+	return map[string]any{"team": "ml", "project": "churn", "name": name, "uri": uri, "contentHash": hash, "rowCount": n,
+		"schema": []map[string]any{{"name": "age", "type": "double", "optional": true}, {"name": "plan", "type": "string"}},
+		"profile": map[string]any{"duplicateRows": 2, "columns": []map[string]any{
+			{"name": "age", "nulls": nulls, "distinct": 50, "min": lo, "max": hi}, {"name": "plan", "nulls": 0, "distinct": 3}}}}
+}
+
+type apiDatasetVersion struct {
+	Name, Team, Project, Uri, ContentHash string
+	Version                               int
+	RowCount                              int64
+	Quality                               struct {
+		Status string
+		Checks []struct {
+			Column, Check, Expected, Actual, Message string
+			Passed                                   bool
+		}
+	}
+}
+
+func TestDatasetsQualityAndTheRegistryGate(t *testing.T) {
+	for _, pg := range []bool{false, true} {
+		name := map[bool]string{false: "sqlite", true: "postgres"}[pg]
+		t.Run(name, func(t *testing.T) {
+			if pg && testing.Short() {
+				t.Skip("integration tier: PostgreSQL")
+			}
+			r := startRegistry(t, pg)
+			r.admin.call("POST", "/api/v1/projects", map[string]any{"team": "ml", "name": "churn", "template": "checked-training"}, 201)
+			bad := "sha256:" + strings.Repeat("b", 64)
+			good := "sha256:" + strings.Repeat("a", 64)
+			uri := "s3://data/churn/train.csv"
+
+			var v apiDatasetVersion
+			decode(t, r.team.call("POST", "/api/v1/datasets", dataset("churn-train", uri, bad, 1000, 120, -3, 99), 201), &v)
+			if v.Version != 1 || v.Quality.Status != "failed" || v.Team != "ml" || v.Project != "churn" {
+				t.Fatalf("bad data = %+v", v)
+			}
+			var failed []string
+			for _, c := range v.Quality.Checks {
+				if !c.Passed && c.Check != "duplicateRows" {
+					failed = append(failed, c.Column+" "+c.Check+": "+c.Message)
+				}
+			}
+			if len(failed) != 2 || !strings.Contains(failed[0], `column "age" is 12% null (120 of 1000 rows); the template allows at most 5%`) ||
+				!strings.Contains(failed[1], "smallest value -3 is out of range; the template expects at least 0") {
+				t.Errorf("failed checks = %q", failed)
+			}
+			// The same content again is the same version.
+			decode(t, r.team.call("POST", "/api/v1/datasets", dataset("churn-train", uri, bad, 1000, 120, -3, 99), 200), &v)
+			if v.Version != 1 {
+				t.Errorf("same content: version %d", v.Version)
+			}
+			decode(t, r.team.call("POST", "/api/v1/datasets", dataset("churn-train", uri, good, 1000, 10, 18, 99), 201), &v)
+			if v.Version != 2 || v.Quality.Status != "passed" {
+				t.Fatalf("good data = %+v", v)
+			}
+			other := dataset("churn-train", uri, good, 1, 0, 1, 1)
+			other["team"] = "other"
+			r.admin.call("POST", "/api/v1/teams", map[string]any{"name": "other"}, 201)
+			delete(other, "project")
+			r.admin.call("POST", "/api/v1/datasets", other, 409)
+			nope := dataset("x-data", uri, good, 1, 0, 1, 1)
+			nope["project"] = "nope"
+			r.team.call("POST", "/api/v1/datasets", nope, 422)
+			unchecked := dataset("raw-events", "s3://data/events", good, 5, 0, 1, 1)
+			delete(unchecked, "project")
+			decode(t, r.team.call("POST", "/api/v1/datasets", unchecked, 201), &v)
+			if v.Quality.Status != "unchecked" {
+				t.Errorf("without a project: %+v", v.Quality)
+			}
+
+			var ds struct {
+				Name, Team string
+				Versions   []apiDatasetVersion
+			}
+			r.get("/api/v1/datasets/churn-train", 200, &ds)
+			if ds.Team != "ml" || len(ds.Versions) != 2 || ds.Versions[0].Version != 2 || ds.Versions[1].Quality.Status != "failed" {
+				t.Errorf("dataset = %+v", ds)
+			}
+			r.get("/api/v1/datasets/churn-train/versions/1", 200, &v)
+			if v.ContentHash != bad || v.RowCount != 1000 {
+				t.Errorf("version 1 = %+v", v)
+			}
+			r.get("/api/v1/datasets/churn-train/versions/3", 404, nil)
+			var list struct{ Items []struct{ Name string } }
+			r.get("/api/v1/datasets?team=ml", 200, &list)
+			if len(list.Items) != 2 || list.Items[0].Name != "churn-train" || list.Items[1].Name != "raw-events" {
+				t.Errorf("datasets = %+v", list)
+			}
+
+			// A model trained on the failed version (matched by digest) is refused, through MLflow's API.
+			exp := r.experiment("churn-exp")
+			r.mlflow("POST", "registered-models/create", map[string]any{"name": "churn"}, 200)
+			badRun := r.trainRun(exp, map[string]string{"mlportal.project": "churn"})
+			r.mlflow("POST", "runs/log-inputs", map[string]any{"run_id": badRun.runID, "datasets": []map[string]any{{
+				"dataset": map[string]any{"name": "train", "digest": bad, "source_type": "s3", "source": `{"uri": "` + uri + `"}`},
+				"tags":    []map[string]string{{"key": "mlflow.data.context", "value": "training"}}}}}, 200)
+			refused := r.register("churn", badRun, 400)
+			msg, _ := refused["message"].(string)
+			if refused["error_code"] != "INVALID_PARAMETER_VALUE" || !strings.Contains(msg, `dataset "churn-train" version 1`) ||
+				!strings.Contains(msg, `column "age" is 12% null`) || !strings.Contains(msg, "mlportal datasets register") {
+				t.Errorf("refusal = %v", refused)
+			}
+			// One trained on the good version (matched by URI: MLflow's own digest) registers and shows it.
+			goodRun := r.trainRun(exp, map[string]string{"mlportal.project": "churn"})
+			r.mlflow("POST", "runs/log-inputs", map[string]any{"run_id": goodRun.runID, "datasets": []map[string]any{{
+				"dataset": map[string]any{"name": "train", "digest": "6a5e0f2c", "source_type": "s3", "source": `{"uri": "` + uri + `"}`}}}}, 200)
+			r.register("churn", goodRun, 200)
+			var mv apiVersion
+			r.get("/api/v1/models/churn/versions/1", 200, &mv)
+			if len(mv.Datasets) != 1 || mv.Datasets[0].Name != "churn-train" || mv.Datasets[0].Version != 2 || mv.Datasets[0].Quality != "passed" {
+				t.Errorf("version datasets = %+v", mv.Datasets)
+			}
+			var ch apiChanges
+			r.get("/api/v1/changes", 200, &ch)
+			if !ch.has("dataset", "churn-train", 1, "upsert") || !ch.has("dataset", "churn-train", 2, "upsert") || ch.has("model-version", "churn", 2, "upsert") {
+				t.Errorf("changes = %+v", ch)
+			}
+		})
+	}
+}
+
+func decode(t *testing.T, m map[string]any, out any) {
+	t.Helper()
+	b, _ := json.Marshal(m)
+	if err := json.Unmarshal(b, out); err != nil {
+		t.Fatal(err)
+	}
 }

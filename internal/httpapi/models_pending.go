@@ -15,14 +15,6 @@ func notYet(what string) error {
 	return fault.New(fault.ErrUnavailable, "%s is not available on this mlportal server yet; use the MLflow API (/api/2.0/mlflow/) meanwhile", what)
 }
 
-func (s *Server) ListDatasets(echo.Context, api.ListDatasetsParams) error { return notYet("datasets") }
-func (s *Server) RegisterDataset(echo.Context, api.RegisterDatasetParams) error {
-	return notYet("datasets")
-}
-func (s *Server) GetDataset(echo.Context, api.DatasetName) error { return notYet("datasets") }
-func (s *Server) GetDatasetVersion(echo.Context, api.DatasetName, int) error {
-	return notYet("datasets")
-}
 func (s *Server) GetModelDocs(echo.Context, api.ModelName) error { return notYet("model docs") }
 func (s *Server) GetModelHistory(echo.Context, api.ModelName, api.GetModelHistoryParams) error {
 	return notYet("model history")

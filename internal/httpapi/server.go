@@ -71,6 +71,7 @@ type Deps struct {
 	Jobs         Jobs
 	Models       Models
 	Changes      Changes
+	Datasets     Datasets
 	Idempotency  Idempotency
 	Ready        Pinger
 	Log          *slog.Logger
