@@ -322,8 +322,124 @@ func TestModelViewFromMLflowRegistry(t *testing.T) {
 			}
 			r.get("/api/v1/changes?after=bogus", 422, nil)
 			r.get("/api/v1/changes?wait=31s", 422, nil)
+
+			r.approvalsHistoryLineageDocs(run)
 		})
 	}
+}
+
+// approvalsHistoryLineageDocs checks the rest of the view of model churn
+// (versions 1 from run, 2 and 3 from another run).
+func (r *registry) approvalsHistoryLineageDocs(run trainedRun) {
+	t := r.t
+	// A developer's token may not approve; a maintainer's may.
+	body := map[string]any{"status": "approved", "comment": "AUC above 0.9 on the holdout | signed off"}
+	r.team.call("PUT", "/api/v1/models/churn/versions/1/approval", body, 403)
+	tok := r.admin.call("POST", "/api/v1/tokens", map[string]any{"name": "lead", "team": "ml", "verbs": []string{"read", "write", "manage"}}, 201)
+	lead := caller{t: t, url: r.url, token: tok["token"].(string)}
+	var v apiVersion
+	decode(t, lead.call("PUT", "/api/v1/models/churn/versions/1/approval", body, 200), &v)
+	if v.Approval.Status != "approved" || v.Approval.Comment != body["comment"] || v.Approval.By == "" {
+		t.Errorf("approval = %+v", v.Approval)
+	}
+	lead.call("PUT", "/api/v1/models/churn/versions/1/approval", map[string]any{"status": "maybe"}, 422)
+	lead.call("PUT", "/api/v1/models/churn/versions/7/approval", body, 404)
+
+	var hist struct {
+		Items []struct {
+			Kind, From, To, Reason, Actor string
+			Version                       int64
+		}
+		NextPageToken string
+	}
+	r.get("/api/v1/models/churn/history", 200, &hist)
+	var kinds []string
+	for _, e := range hist.Items {
+		kinds = append(kinds, e.Kind)
+	}
+	if strings.Join(kinds, " ") != "version-created version-created version-created approval-changed" {
+		t.Fatalf("history = %+v", hist)
+	}
+	if a := hist.Items[3]; a.From != "pending" || a.To != "approved" || a.Version != 1 || a.Reason != body["comment"] || !strings.Contains(a.Actor, "token") {
+		t.Errorf("approval event = %+v", a)
+	}
+	hist.Items = nil
+	r.get("/api/v1/models/churn/history?limit=3", 200, &hist)
+	if len(hist.Items) != 3 || hist.NextPageToken == "" {
+		t.Errorf("first page of history = %+v", hist)
+	}
+
+	var lin struct {
+		Nodes []struct{ Id, Kind, Label string }
+		Edges []struct{ From, To, Kind string }
+	}
+	r.get("/api/v1/models/churn/lineage", 200, &lin)
+	var nodes, edges []string
+	for _, n := range lin.Nodes {
+		nodes = append(nodes, n.Kind+" "+n.Id)
+	}
+	for _, e := range lin.Edges {
+		edges = append(edges, e.From+" -"+e.Kind+"-> "+e.To)
+	}
+	for _, want := range []string{"model-version model:churn@1", "model-version model:churn@3", "run run:" + run.runID, "job job:job_0123abc"} {
+		if !contains(nodes, want) {
+			t.Errorf("lineage nodes %v lack %q", nodes, want)
+		}
+	}
+	for _, want := range []string{"run:" + run.runID + " -produced-> model:churn@1", "job:job_0123abc -ran-> run:" + run.runID} {
+		if !contains(edges, want) {
+			t.Errorf("lineage edges %v lack %q", edges, want)
+		}
+	}
+
+	docs := func(etag string) (int, string, map[string]string) {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", r.url+"/api/v1/models/churn/docs", http.NoBody)
+		req.Header.Set("Authorization", "Bearer "+r.team.token)
+		if etag != "" {
+			req.Header.Set("If-None-Match", etag)
+		}
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		var tree struct{ Files []struct{ Path, Content string } }
+		_ = json.NewDecoder(res.Body).Decode(&tree)
+		files := map[string]string{}
+		for _, f := range tree.Files {
+			files[f.Path] = f.Content
+		}
+		return res.StatusCode, res.Header.Get("ETag"), files
+	}
+	status, etag, files := docs("")
+	if status != 200 || etag == "" || len(files) != 8 {
+		t.Fatalf("docs: %d %q %d files", status, etag, len(files))
+	}
+	if !strings.Contains(files["mkdocs.yml"], "techdocs-core") || !strings.Contains(files["docs/signature.md"], "| age | double | - | yes |") ||
+		!strings.Contains(files["docs/performance.md"], "| 1 | None | 0.91 | 0.3 |") ||
+		!strings.Contains(files["docs/deployments.md"], "AUC above 0&#46;9 on the holdout &#124; signed off") ||
+		!strings.Contains(files["docs/dependencies.md"], "scikit-learn==1.5.2") {
+		t.Errorf("docs content:\n%s\n%s\n%s", files["docs/signature.md"], files["docs/performance.md"], files["docs/deployments.md"])
+	}
+	if s2, e2, f2 := docs(""); s2 != 200 || e2 != etag || f2["docs/index.md"] != files["docs/index.md"] {
+		t.Errorf("docs differ between two reads of the same state: %q %q", etag, e2)
+	}
+	if s3, _, _ := docs(etag); s3 != http.StatusNotModified {
+		t.Errorf("If-None-Match: %d", s3)
+	}
+	lead.call("PUT", "/api/v1/models/churn/versions/1/approval", map[string]any{"status": "rejected"}, 200)
+	if _, e4, _ := docs(""); e4 == etag {
+		t.Errorf("the ETag did not change with the approval")
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
 }
 
 func sha256hex(s string) string {

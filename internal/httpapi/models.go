@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sort"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -21,6 +22,10 @@ type Models interface {
 	GetModel(ctx context.Context, p identity.Principal, name string) (models.Model, error)
 	ListVersions(ctx context.Context, p identity.Principal, name string, page pagination.Page) ([]models.Version, string, error)
 	GetVersion(ctx context.Context, p identity.Principal, name string, version int64) (models.Version, error)
+	SetApproval(ctx context.Context, p identity.Principal, name string, version int64, status, comment string) (models.Version, error)
+	History(ctx context.Context, p identity.Principal, name string, page pagination.Page) ([]models.Event, string, error)
+	Lineage(ctx context.Context, p identity.Principal, name string) (models.Lineage, error)
+	Docs(ctx context.Context, p identity.Principal, name string) (models.Docs, error)
 }
 
 func (s *Server) models() (Models, error) {
@@ -97,6 +102,112 @@ func (s *Server) GetModelVersion(c echo.Context, name api.ModelName, version api
 		return err
 	}
 	return writeJSON(c, http.StatusOK, versionOut(v))
+}
+
+// SetModelVersionApproval approves or rejects a version (maintainers).
+func (s *Server) SetModelVersionApproval(c echo.Context, name api.ModelName, version api.ModelVersionNumber) error {
+	svc, err := s.models()
+	if err != nil {
+		return err
+	}
+	var in api.ApprovalChange
+	if err := decodeBody(c, &in); err != nil {
+		return err
+	}
+	setAuditTarget(c, "models/"+name+"/versions/"+strconv.FormatInt(version, 10))
+	v, err := svc.SetApproval(c.Request().Context(), principal(c), name, version, string(in.Status), deref(in.Comment))
+	if err != nil {
+		return err
+	}
+	return writeJSON(c, http.StatusOK, versionOut(v))
+}
+
+// GetModelHistory returns a page of the model's events, oldest first.
+func (s *Server) GetModelHistory(c echo.Context, name api.ModelName, params api.GetModelHistoryParams) error {
+	svc, err := s.models()
+	if err != nil {
+		return err
+	}
+	page, err := pagination.Parse(params.Limit, params.PageToken)
+	if err != nil {
+		return err
+	}
+	evs, next, err := svc.History(c.Request().Context(), principal(c), name, page)
+	if err != nil {
+		return err
+	}
+	out := api.ModelEventList{Items: make([]api.ModelEvent, len(evs)), NextPageToken: strPtr(next)}
+	for i, e := range evs {
+		out.Items[i] = api.ModelEvent{Id: e.ID, Kind: api.ModelEventKind(e.Kind), Alias: strPtr(e.Alias), From: strPtr(e.From), To: strPtr(e.To),
+			Reason: strPtr(e.Reason), Actor: e.Actor, At: e.At}
+		if e.Version > 0 {
+			v := e.Version
+			out.Items[i].Version = &v
+		}
+	}
+	return writeJSON(c, http.StatusOK, out)
+}
+
+// GetModelLineage returns the graph dataset → run → model version → deployment.
+func (s *Server) GetModelLineage(c echo.Context, name api.ModelName) error {
+	svc, err := s.models()
+	if err != nil {
+		return err
+	}
+	l, err := svc.Lineage(c.Request().Context(), principal(c), name)
+	if err != nil {
+		return err
+	}
+	var out api.Lineage
+	out.Nodes = make([]struct {
+		Attributes *map[string]string   `json:"attributes,omitempty"`
+		Id         string               `json:"id"`
+		Kind       api.LineageNodesKind `json:"kind"`
+		Label      string               `json:"label"`
+	}, len(l.Nodes))
+	for i, n := range l.Nodes {
+		out.Nodes[i].Id, out.Nodes[i].Kind, out.Nodes[i].Label = n.ID, api.LineageNodesKind(n.Kind), n.Label
+		if len(n.Attributes) > 0 {
+			attrs := n.Attributes
+			out.Nodes[i].Attributes = &attrs
+		}
+	}
+	out.Edges = make([]struct {
+		From string               `json:"from"`
+		Kind api.LineageEdgesKind `json:"kind"`
+		To   string               `json:"to"`
+	}, len(l.Edges))
+	for i, e := range l.Edges {
+		out.Edges[i].From, out.Edges[i].Kind, out.Edges[i].To = e.From, api.LineageEdgesKind(e.Kind), e.To
+	}
+	return writeJSON(c, http.StatusOK, out)
+}
+
+// GetModelDocs returns the model's TechDocs source tree with its ETag;
+// If-None-Match with that ETag answers 304.
+func (s *Server) GetModelDocs(c echo.Context, name api.ModelName) error {
+	svc, err := s.models()
+	if err != nil {
+		return err
+	}
+	d, err := svc.Docs(c.Request().Context(), principal(c), name)
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("ETag", d.ETag)
+	c.Response().Header().Set("Cache-Control", "no-cache")
+	if match := c.Request().Header.Get("If-None-Match"); match != "" && match == d.ETag {
+		return c.NoContent(http.StatusNotModified)
+	}
+	var out api.DocsTree
+	out.Files = make([]struct {
+		Content string `json:"content"`
+		Path    string `json:"path"`
+	}, len(d.Files))
+	for i, f := range d.Files {
+		out.Files[i].Path, out.Files[i].Content = f.Path, f.Content
+	}
+	return writeJSON(c, http.StatusOK, out)
 }
 
 func modelOut(m models.Model) api.Model {
