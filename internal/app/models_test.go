@@ -403,7 +403,9 @@ func (r *registry) approvalsHistoryLineageDocs(run trainedRun) {
 			t.Fatal(err)
 		}
 		defer res.Body.Close()
-		var tree struct{ Files []struct{ Path, Content string } }
+		var tree struct {
+			Files []struct{ Path, Content string }
+		}
 		_ = json.NewDecoder(res.Body).Decode(&tree)
 		files := map[string]string{}
 		for _, f := range tree.Files {

@@ -64,7 +64,9 @@ func (s *Service) Lineage(ctx context.Context, p identity.Principal, name string
 }
 
 // ModelNodeID is the lineage id of a model version.
-func ModelNodeID(model string, version int64) string { return fmt.Sprintf("model:%s@%d", model, version) }
+func ModelNodeID(model string, version int64) string {
+	return fmt.Sprintf("model:%s@%d", model, version)
+}
 
 // BuildLineage makes the graph of versions and where they are deployed.
 // Nodes are sorted by id and edges by (from, to), so the same versions
