@@ -41,7 +41,8 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.token, "token", "", "bearer token (default: $MLPORTAL_TOKEN, then the saved login)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table, json or yaml")
 	root.AddCommand(newServeCmd(g), newVersionCmd(g), newLoginCmd(g), newLogoutCmd(g), newWhoamiCmd(g),
-		newTokenCmd(g), newTeamsCmd(g), newAuditCmd(g), newTemplatesCmd(g), newProjectCmd(g), newTrainCmd(g), newJobsCmd(g))
+		newTokenCmd(g), newTeamsCmd(g), newAuditCmd(g), newTemplatesCmd(g), newProjectCmd(g), newTrainCmd(g), newJobsCmd(g),
+		newModelsCmd(g), newDatasetsCmd(g))
 	return root
 }
 

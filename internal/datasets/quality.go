@@ -22,6 +22,9 @@ func Evaluate(exps []lifecycle.ColumnExpectation, rows *int64, schema []Column, 
 		c := Check{Check: "duplicateRows", Actual: strconv.FormatInt(n, 10), Passed: true, Message: "no duplicate rows"}
 		if n > 0 {
 			c.Message = fmt.Sprintf("%d duplicate rows (for information: the template sets no limit on duplicates)", n)
+			if n == 1 {
+				c.Message = "1 duplicate row (for information: the template sets no limit on duplicates)"
+			}
 		}
 		r.Checks = append(r.Checks, c)
 	}
