@@ -2,15 +2,19 @@ package app_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mlportal/mlportal/internal/app"
 	"github.com/mlportal/mlportal/internal/apptest"
@@ -579,5 +583,75 @@ func decode(t *testing.T, m map[string]any, out any) {
 	b, _ := json.Marshal(m)
 	if err := json.Unmarshal(b, out); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRealMLflowClientAgainstTheRegistryView runs the stock mlflow client
+// (the ML project skeleton's venv: make skeleton-pyenv): a registration
+// refused for failed training data, then a good one whose version the
+// registry view shows with its framework, signature, digest and dataset.
+func TestRealMLflowClientAgainstTheRegistryView(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration tier: runs the real mlflow Python client")
+	}
+	venv := os.Getenv("MLPORTAL_SKELETON_VENV")
+	fix := "export MLPORTAL_SKELETON_VENV=$(bash scaffolder-templates/ml-project/pyenv.sh --print-venv) after `make skeleton-pyenv`"
+	if venv == "" {
+		t.Fatalf("MLPORTAL_SKELETON_VENV is not set: %s", fix)
+	}
+	python := filepath.Join(venv, "bin", "python")
+	if _, err := os.Stat(python); err != nil {
+		t.Fatalf("MLPORTAL_SKELETON_VENV: %v: %s", err, fix)
+	}
+	r := startRegistry(t, false)
+	r.admin.call("POST", "/api/v1/projects", map[string]any{"team": "ml", "name": "churn", "template": "checked-training"}, 201)
+	bad := "sha256:" + strings.Repeat("b", 64)
+	goodURI := "s3://data/churn/train-v2.csv"
+	r.team.call("POST", "/api/v1/datasets", dataset("churn-train", "s3://data/churn/train.csv", bad, 1000, 120, -3, 99), 201)
+	r.team.call("POST", "/api/v1/datasets", dataset("churn-train", goodURI, "sha256:"+strings.Repeat("a", 64), 1000, 10, 18, 99), 201)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, python, filepath.Join("testdata", "models_client.py"))
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MLFLOW_") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, "MLFLOW_TRACKING_URI="+r.url, "MLFLOW_TRACKING_TOKEN="+r.team.token, "MLFLOW_HTTP_REQUEST_MAX_RETRIES=0",
+		"MLFLOW_HTTP_REQUEST_TIMEOUT=60", "HOME="+t.TempDir(), "MODEL=churn", "BAD_HASH="+bad, "GOOD_URI="+goodURI)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		errs := stderr.String()
+		if len(errs) > 4000 {
+			errs = errs[len(errs)-4000:]
+		}
+		t.Fatalf("client: %v\n%s", err, errs)
+	}
+	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
+	var got struct {
+		MLflow      string `json:"mlflow"`
+		Refused     string `json:"refused"`
+		RefusedCode string `json:"refused_code"`
+		BadRun      string `json:"bad_run"`
+		GoodRun     string `json:"good_run"`
+		Version     int64  `json:"version"`
+	}
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &got); err != nil {
+		t.Fatalf("client output %q: %v", stdout.String(), err)
+	}
+	t.Logf("mlflow %s refused the first registration with: %s", got.MLflow, got.Refused)
+	if got.RefusedCode != "INVALID_PARAMETER_VALUE" || !strings.Contains(got.Refused, `dataset "churn-train" version 1`) ||
+		!strings.Contains(got.Refused, "12% null") || !strings.Contains(got.Refused, got.BadRun) {
+		t.Errorf("refusal = %q (%s)", got.Refused, got.RefusedCode)
+	}
+	var v apiVersion
+	r.get(fmt.Sprintf("/api/v1/models/churn/versions/%d", got.Version), 200, &v)
+	if v.Framework != "sklearn" || !strings.HasPrefix(v.Digest, "sha256:") || len(v.Digest) != 71 || v.RunId != got.GoodRun ||
+		len(v.Signature.Inputs) != 2 || v.Signature.Inputs[0].Name != "age" || v.Metrics["accuracy"] == 0 ||
+		len(v.Datasets) != 1 || v.Datasets[0].Version != 2 || v.Datasets[0].Quality != "passed" {
+		t.Errorf("version = %+v", v)
 	}
 }
