@@ -169,7 +169,7 @@ func (s *Service) addRuns(ctx context.Context, mvs []modelregistry.ModelVersion,
 	if len(ids) == 0 {
 		return nil
 	}
-	runs, err := s.Runs.GetRuns(ctx, ids)
+	runs, err := s.Runs.GetRuns(ctx, ids, TagJob, TagProject, TagImageDigest, TagGitRepo, TagGitCommit)
 	if err != nil {
 		return err
 	}

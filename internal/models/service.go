@@ -32,8 +32,9 @@ type Registry interface {
 
 // Runs reads runs for a page of versions at once.
 type Runs interface {
-	// GetRuns returns the runs that exist among ids, with their data.
-	GetRuns(ctx context.Context, ids []string) ([]tracking.Run, error)
+	// GetRuns returns the runs that exist among ids with their params,
+	// latest metrics, dataset inputs and the tags named in tagKeys.
+	GetRuns(ctx context.Context, ids []string, tagKeys ...string) ([]tracking.Run, error)
 	// LoggedModelRuns maps logged model ids to the runs that made them.
 	LoggedModelRuns(ctx context.Context, modelIDs []string) (map[string]string, error)
 }

@@ -201,41 +201,46 @@ func (s *Store) ListDatasets(ctx context.Context, team, after string, limit int)
 	if err := rows.Err(); err != nil || len(out) == 0 {
 		return out, err
 	}
-	for _, batch := range idBatches(names) {
-		vs, err := s.datasetVersionsWhere(ctx, `v.name IN (`+placeholders(len(batch))+`) ORDER BY v.name, v.version DESC`, batch...)
-		if err != nil {
-			return nil, err
-		}
+	err = s.inStrings("v.name", names, func(pred string, args []any) error {
+		vs, err := s.datasetVersionsWhere(ctx, pred+` ORDER BY v.name, v.version DESC`, args...)
 		for _, v := range vs {
 			out[idx[v.Name]].Versions = append(out[idx[v.Name]].Versions, v)
 		}
-	}
-	return out, nil
+		return err
+	})
+	return out, err
 }
 
 // FindDatasetVersions returns the versions with any of the hashes or URIs.
 func (s *Store) FindDatasetVersions(ctx context.Context, hashes, uris []string) ([]datasets.Version, error) {
 	var out []datasets.Version
-	for _, batch := range idBatches(hashes) {
-		vs, err := s.datasetVersionsWhere(ctx, `v.content_hash IN (`+placeholders(len(batch))+`)`, batch...)
-		if err != nil {
-			return nil, err
-		}
+	err := s.inStrings("v.content_hash", hashes, func(pred string, args []any) error {
+		vs, err := s.datasetVersionsWhere(ctx, pred, args...)
 		out = append(out, vs...)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	for _, batch := range idBatches(uris) {
-		prefixes := make([]any, len(batch))
-		for i, u := range batch {
-			prefixes[i] = truncate(u.(string), 200)
-		}
-		vs, err := s.datasetVersionsWhere(ctx, `substr(v.uri, 1, 200) IN (`+placeholders(len(batch))+`) AND v.uri IN (`+placeholders(len(batch))+`)`,
-			append(prefixes, batch...)...)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, vs...)
+	// By URI through the index on its first 200 characters.
+	prefixes := make([]string, len(uris))
+	for i, u := range uris {
+		prefixes[i] = truncate(u, 200)
 	}
-	return out, nil
+	want := map[string]bool{}
+	for _, u := range uris {
+		want[u] = true
+	}
+	err = s.inStrings("substr(v.uri, 1, 200)", prefixes, func(pred string, args []any) error {
+		vs, err := s.datasetVersionsWhere(ctx, pred, args...)
+		for _, v := range vs {
+			if want[v.URI] {
+				out = append(out, v)
+			}
+		}
+		return err
+	})
+	return out, err
 }
 
 // truncate cuts s to at most n characters (not bytes), as SQL's substr.

@@ -58,7 +58,7 @@ func (s *Store) ListModels(ctx context.Context, f models.Filter, after string, l
 	if err := rows.Err(); err != nil {
 		return nil, err
 	}
-	return ms, s.loadModelChildren(ctx, ms)
+	return ms, s.loadListing(ctx, ms)
 }
 
 // ListModelVersions returns up to limit versions of a model below
@@ -73,18 +73,20 @@ func (s *Store) ListModelVersions(ctx context.Context, name string, before int64
 // Approvals returns the approvals recorded for the versions.
 func (s *Store) Approvals(ctx context.Context, keys []models.VersionKey) (map[models.VersionKey]models.Approval, error) {
 	out := make(map[models.VersionKey]models.Approval)
-	err := s.eachVersionRow(ctx, keys, `SELECT name, version, status, actor, time, comment FROM model_version_approvals WHERE `,
-		func(rows *sql.Rows) error {
-			var k models.VersionKey
-			var a models.Approval
-			var at int64
-			if err := rows.Scan(&k.Name, &k.Version, &a.Status, &a.By, &at, &a.Comment); err != nil {
-				return err
-			}
-			a.At = fromMillis(at)
-			out[k] = a
-			return nil
-		})
+	err := s.inVersionKeys("", keys, func(pred string, args []any) error {
+		return s.eachRow(ctx, "approvals", `SELECT name, version, status, actor, time, comment FROM model_version_approvals WHERE `+pred, args,
+			func(rows *sql.Rows) error {
+				var k models.VersionKey
+				var a models.Approval
+				var at int64
+				if err := rows.Scan(&k.Name, &k.Version, &a.Status, &a.By, &at, &a.Comment); err != nil {
+					return err
+				}
+				a.At = fromMillis(at)
+				out[k] = a
+				return nil
+			})
+	})
 	return out, err
 }
 
@@ -115,33 +117,6 @@ func (s *Store) SetApproval(ctx context.Context, key models.VersionKey, a models
 		}
 		return s.recordChange(ctx, tx, models.ChangeModelVersion, key.Name, key.Version, models.OpUpsert, ev.Time)
 	})
-}
-
-// eachVersionRow runs query (ending in WHERE) restricted to the versions
-// keys name, one query for all, calling scan on each row.
-func (s *Store) eachVersionRow(ctx context.Context, keys []models.VersionKey, query string, scan func(*sql.Rows) error) error {
-	for start := 0; start < len(keys); start += 400 { // PostgreSQL and SQLite cap bound parameters
-		batch := keys[start:min(start+400, len(keys))]
-		args := make([]any, 0, 2*len(batch))
-		for _, k := range batch {
-			args = append(args, k.Name, k.Version)
-		}
-		rows, err := s.db.QueryContext(ctx, s.q(query+`(name, version) IN (`+rowsOf(2, len(batch))+`)`), args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 func fromMillis(ms int64) time.Time {
