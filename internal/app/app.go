@@ -63,6 +63,7 @@ type App struct {
 	adminSource string
 	runner      *project.Runner
 	jobs        *jobsParts
+	models      *modelsParts
 	stop        context.CancelFunc // stops the runner and the scheduler; set by Start
 	done        chan struct{}      // closed when the scheduler's controller has stopped
 }
@@ -146,6 +147,7 @@ func (a *App) wire(ctx context.Context) error {
 	}
 	trk := tracking.NewService(st, teams, opt.Clock)
 	mdl := newModels(st, artifacts, templates, teams, opt.Clock, opt.Log)
+	a.models = mdl
 	mlflow := mlflowapi.New(trk, modelregistry.NewService(st, st, teams, opt.Clock, modelregistry.WithDatasetGate(mdl.datasets)), artifacts, opt.Log)
 	a.jobs, err = newJobs(cfg, st, templates, tokens, trk, repos, opt.Clock, opt.Log)
 	if err != nil {
@@ -185,6 +187,7 @@ func (a *App) Start(ctx context.Context) error {
 		defer close(a.done)
 		a.jobs.controller.Run(ctx)
 	}()
+	a.models.start(ctx)
 	return nil
 }
 
@@ -204,6 +207,7 @@ func (a *App) Close() error {
 	if a.done != nil {
 		<-a.done
 	}
+	a.models.wait()
 	var err error
 	if a.jobs != nil {
 		err = a.jobs.close() // jobs keep running; a restart follows them again

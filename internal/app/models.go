@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"log/slog"
 
 	"github.com/mlportal/mlportal/internal/artifact"
@@ -18,6 +19,25 @@ type modelsParts struct {
 	service  *models.Service
 	feed     *models.Feed
 	datasets *datasets.Service
+	log      models.ChangeLog
+	done     chan struct{} // closed when the facts warmer has stopped
+}
+
+// start caches the artifacts' facts of versions as they are registered,
+// until ctx is cancelled.
+func (m *modelsParts) start(ctx context.Context) {
+	m.done = make(chan struct{})
+	go func() {
+		defer close(m.done)
+		m.service.WarmFacts(ctx, m.log)
+	}()
+}
+
+// wait returns once what start began has stopped.
+func (m *modelsParts) wait() {
+	if m != nil && m.done != nil {
+		<-m.done
+	}
 }
 
 // newModels wires datasets, the registry view over the store and the
@@ -28,5 +48,5 @@ func newModels(st *store.Store, artifacts artifact.Store, templates *lifecycle.C
 	if artifacts != nil {
 		cfg.Artifacts = artifacts
 	}
-	return &modelsParts{service: models.NewService(cfg), feed: models.NewFeed(st, 0), datasets: ds}
+	return &modelsParts{service: models.NewService(cfg), feed: models.NewFeed(st, 0), datasets: ds, log: st}
 }

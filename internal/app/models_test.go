@@ -19,6 +19,8 @@ import (
 	"github.com/mlportal/mlportal/internal/app"
 	"github.com/mlportal/mlportal/internal/apptest"
 	"github.com/mlportal/mlportal/internal/config"
+	"github.com/mlportal/mlportal/internal/models"
+	"github.com/mlportal/mlportal/internal/store"
 	"github.com/mlportal/mlportal/internal/testenv"
 )
 
@@ -27,6 +29,7 @@ import (
 type registry struct {
 	t     *testing.T
 	url   string
+	cfg   config.Config
 	admin caller
 	team  caller // team-scoped read+write token
 }
@@ -66,7 +69,7 @@ func startRegistry(t *testing.T, pg bool) *registry {
 			cfg.Database.Driver, cfg.Database.DSN = config.DriverPostgres, testenv.Postgres(t)
 		}
 	})
-	r := &registry{t: t, url: srv.URL, admin: caller{t: t, url: srv.URL, token: "root"}}
+	r := &registry{t: t, url: srv.URL, cfg: srv.Config, admin: caller{t: t, url: srv.URL, token: "root"}}
 	r.admin.call("POST", "/api/v1/teams", map[string]any{"name": "ml", "members": []map[string]string{
 		{"subject": "user:default/mia", "role": "maintainer"}, {"subject": "user:default/dev", "role": "developer"}}}, 201)
 	tok := r.admin.call("POST", "/api/v1/tokens", map[string]any{"name": "ci", "team": "ml", "verbs": []string{"read", "write"}}, 201)
@@ -235,6 +238,7 @@ func TestModelViewFromMLflowRegistry(t *testing.T) {
 				"mlflow.source.git.repoURL": "https://git.example/ml/churn.git", "mlflow.source.git.commit": "4f1c2d3", "mlportal.image.digest": "sha256:abc"})
 			r.mlflow("POST", "registered-models/create", map[string]any{"name": "churn"}, 200)
 			r.register("churn", run, 200)
+			r.awaitFacts("churn", 1) // cached as it was registered, before anyone reads it
 
 			var m apiModel
 			r.get("/api/v1/models/churn", 200, &m)
@@ -653,5 +657,32 @@ func TestRealMLflowClientAgainstTheRegistryView(t *testing.T) {
 		len(v.Signature.Inputs) != 2 || v.Signature.Inputs[0].Name != "age" || v.Metrics["accuracy"] == 0 ||
 		len(v.Datasets) != 1 || v.Datasets[0].Version != 2 || v.Datasets[0].Quality != "passed" {
 		t.Errorf("version = %+v", v)
+	}
+}
+
+// awaitFacts waits until the server has cached the version's MLmodel facts.
+func (r *registry) awaitFacts(model string, version int64) {
+	r.t.Helper()
+	st, err := store.Open(r.t.Context(), r.cfg.Database.Driver, r.cfg.Database.DSN, store.Options{})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer st.Close()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		fs, err := st.ModelFacts(r.t.Context(), []models.VersionKey{{Name: model, Version: version}})
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		if f, ok := fs[models.VersionKey{Name: model, Version: version}]; ok {
+			if f.Framework != "sklearn" || !f.Available {
+				r.t.Errorf("cached facts = %+v", f)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("the facts of %s version %d were not cached after its registration", model, version)
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

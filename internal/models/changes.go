@@ -109,7 +109,24 @@ func (f *Feed) List(ctx context.Context, p identity.Principal, cursor string, wa
 	if limit <= 0 {
 		limit = ChangesDefault
 	}
-	limit = min(limit, ChangesMax)
+	cs, err := f.wait(ctx, seq, wait, min(limit, ChangesMax))
+	if err != nil {
+		return nil, "", err
+	}
+	if len(cs) > 0 {
+		seq = cs[len(cs)-1].Seq
+	}
+	return cs, EncodeCursor(seq), nil
+}
+
+// follow waits up to wait for changes after seq (for WarmFacts).
+func (f *Feed) follow(ctx context.Context, seq int64, wait time.Duration) ([]Change, error) {
+	return f.wait(ctx, seq, wait, ChangesMax)
+}
+
+// wait returns the changes after seq, waiting up to wait for one when
+// there are none yet.
+func (f *Feed) wait(ctx context.Context, seq int64, wait time.Duration, limit int) ([]Change, error) {
 	var deadline <-chan time.Time
 	if wait > 0 {
 		t := time.NewTimer(wait)
@@ -122,14 +139,8 @@ func (f *Feed) List(ctx context.Context, p identity.Principal, cursor string, wa
 		// the read and the wait is not missed.
 		signal := f.log.ChangeSignal()
 		cs, err := f.log.ChangesAfter(ctx, seq, limit)
-		if err != nil {
-			return nil, "", err
-		}
-		if len(cs) > 0 {
-			return cs, EncodeCursor(cs[len(cs)-1].Seq), nil
-		}
-		if deadline == nil {
-			return cs, EncodeCursor(seq), nil
+		if err != nil || len(cs) > 0 || deadline == nil {
+			return cs, err
 		}
 		if tick == nil {
 			tick = time.NewTicker(f.poll)
@@ -139,9 +150,9 @@ func (f *Feed) List(ctx context.Context, p identity.Principal, cursor string, wa
 		case <-signal:
 		case <-tick.C:
 		case <-deadline:
-			return []Change{}, EncodeCursor(seq), nil
+			return []Change{}, nil
 		case <-ctx.Done():
-			return nil, "", ctx.Err()
+			return nil, ctx.Err()
 		}
 	}
 }
