@@ -10,7 +10,8 @@
 // It reads the registry (internal/modelregistry's data), runs
 // (internal/tracking's) and the artifact store through small interfaces,
 // and keeps what it reads from artifacts (the MLmodel file, requirements)
-// in a facts cache so listing many models never re-reads them. Approvals
-// are its only write. It does not register or move versions (that is
+// in a facts cache, filled as versions are registered (WarmFacts follows
+// the change log) or on first read, so listing many models never re-reads
+// them. Approvals are its only write. It does not register or move versions (that is
 // modelregistry's job, through MLflow's API) and holds no SQL or HTTP.
 package models

@@ -581,7 +581,8 @@ func (s *Store) GetVersionByAlias(ctx context.Context, name, alias string) (mode
 	return s.GetModelVersion(ctx, name, v)
 }
 
-// History returns a model's stage and alias events after afterID.
+// History returns a model's events (stages, aliases, versions, approvals)
+// after afterID.
 func (s *Store) History(ctx context.Context, name string, afterID int64, limit int) ([]modelregistry.Event, error) {
 	rows, err := s.query(ctx, nil, `SELECT id, model, kind, alias, version, from_value, to_value, actor, time, reason FROM registry_events
 		WHERE model = ? AND id > ? ORDER BY id LIMIT ?`, name, afterID, limit)
