@@ -93,8 +93,11 @@ func (s *Service) readFacts(ctx context.Context, mv modelregistry.ModelVersion) 
 	f := Facts{Key: VersionKey{mv.Name, mv.Version}, ReadAt: s.Clock.Now().UnixMilli()}
 	dir, ok := strings.CutPrefix(mv.StorageLocation, artifactScheme)
 	dir = strings.Trim(dir, "/")
-	if !ok || dir == "" || s.Artifacts == nil {
-		return f, ok && dir != "" // an external URI: nothing to read, ever
+	if !ok || dir == "" {
+		return f, true // an external URI: nothing to read, ever
+	}
+	if s.Artifacts == nil {
+		return f, false
 	}
 	f.Available = true
 	b, digest, err := s.readArtifact(ctx, dir+"/"+fileMLmodel, maxMLmodelBytes)
