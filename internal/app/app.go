@@ -64,7 +64,8 @@ type App struct {
 	runner      *project.Runner
 	jobs        *jobsParts
 	quota       *quotaParts        // quota requests, costs and budgets (quota.go)
-	stop        context.CancelFunc // stops the runner, the scheduler and quota checks; set by Start
+	models      *modelsParts       // the registry view, datasets and the change feed (models.go)
+	stop        context.CancelFunc // stops the runner, the scheduler and background checks; set by Start
 	done        chan struct{}      // closed when the scheduler's controller has stopped
 }
 
@@ -150,7 +151,10 @@ func (a *App) wire(ctx context.Context) error {
 		return err
 	}
 	trk := tracking.NewService(trRepos.tracking, teams, opt.Clock)
-	mlflow := mlflowapi.New(trk, modelregistry.NewService(trRepos.registry, trRepos.sources, teams, opt.Clock), artifacts, opt.Log)
+	mdl := newModels(st, artifacts, templates, teams, opt.Clock, opt.Log)
+	a.models = mdl
+	mlflow := mlflowapi.New(trk, modelregistry.NewService(trRepos.registry, trRepos.sources, teams, opt.Clock,
+		modelregistry.WithDatasetGate(mdl.datasets)), artifacts, opt.Log)
 	a.quota = newQuotaParts(cfg, st, nss, opt.Clock, opt.Log)
 	a.jobs, err = newJobs(cfg, st, templates, tokens, trk, repos, artifacts, a.quota, opt.Clock, opt.Log)
 	if err != nil {
@@ -160,7 +164,8 @@ func (a *App) wire(ctx context.Context) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := httpapi.New(httpapi.Deps{
 		Auth: tokens, Teams: teams, Tokens: tokens, Audit: audit.NewService(st, opt.Clock), Lifecycle: templates,
-		Projects: projects, Jobs: a.jobs.service, Idempotency: idempotency.NewService(st, opt.Clock), Ready: st, Log: opt.Log, Registry: reg,
+		Projects: projects, Jobs: a.jobs.service, Models: mdl.service, Changes: mdl.feed, Datasets: mdl.datasets,
+		Idempotency: idempotency.NewService(st, opt.Clock), Ready: st, Log: opt.Log, Registry: reg,
 		Quota: a.quota.quota, Costs: a.quota.costs,
 		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes), Mounts: []httpapi.Mount{mlflow.Mount()},
 		Version: httpapi.VersionInfo{Version: version.Version, Commit: version.Commit, GoVersion: version.GoVersion()},
@@ -192,6 +197,7 @@ func (a *App) Start(ctx context.Context) error {
 		a.jobs.controller.Run(ctx)
 	}()
 	a.quota.start(ctx)
+	a.models.start(ctx)
 	return nil
 }
 
@@ -212,6 +218,7 @@ func (a *App) Close() error {
 		<-a.done
 	}
 	a.quota.wait()
+	a.models.wait()
 	var err error
 	if a.jobs != nil {
 		err = a.jobs.close() // jobs keep running; a restart follows them again

@@ -42,7 +42,7 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table, json or yaml")
 	root.AddCommand(newServeCmd(g), newVersionCmd(g), newLoginCmd(g), newLogoutCmd(g), newWhoamiCmd(g),
 		newTokenCmd(g), newTeamsCmd(g), newAuditCmd(g), newTemplatesCmd(g), newProjectCmd(g), newTrainCmd(g), newJobsCmd(g),
-		newQuotaCmd(g), newCostsCmd(g), newBudgetCmd(g))
+		newQuotaCmd(g), newCostsCmd(g), newBudgetCmd(g), newModelsCmd(g), newDatasetsCmd(g))
 	root.AddCommand(newSimCmd(g))
 	return root
 }

@@ -71,6 +71,9 @@ type Deps struct {
 	Jobs         Jobs
 	Quota        Quota // GPU quota and quota requests
 	Costs        Costs // cost roll-ups and budgets
+	Models       Models
+	Changes      Changes
+	Datasets     Datasets
 	Idempotency  Idempotency
 	Ready        Pinger
 	Log          *slog.Logger

@@ -123,8 +123,8 @@ func (r *Registry) DeleteRegisteredModelTag(ctx context.Context, name, key strin
 }
 
 // CreateModelVersion registers the version on the server with its
-// resolved artifact URI as source; the server numbers it.
-func (r *Registry) CreateModelVersion(ctx context.Context, v modelregistry.ModelVersion) (modelregistry.ModelVersion, error) {
+// resolved artifact URI as source (the server numbers it) and records ev.
+func (r *Registry) CreateModelVersion(ctx context.Context, v modelregistry.ModelVersion, ev modelregistry.Event) (modelregistry.ModelVersion, error) {
 	req := c.CreateModelVersionRequest{Name: v.Name, Source: v.StorageLocation, Tags: tags(v.Tags), RunLink: v.RunLink, Description: v.Description}
 	var err error
 	if v.RunID != "" {
@@ -145,7 +145,9 @@ func (r *Registry) CreateModelVersion(ctx context.Context, v modelregistry.Model
 	if err != nil {
 		return v, err
 	}
-	return r.version(ctx, mv, v.Team), nil
+	out := r.version(ctx, mv, v.Team)
+	ev.Version = out.Version
+	return out, r.record(ctx, v.Name, ev)
 }
 
 // GetModelVersion reads a version.
@@ -166,9 +168,12 @@ func (r *Registry) UpdateModelVersion(ctx context.Context, name string, version 
 	return r.c.UpdateModelVersion(ctx, name, version, description)
 }
 
-// DeleteModelVersion deletes on the server.
-func (r *Registry) DeleteModelVersion(ctx context.Context, name string, version int64) error {
-	return r.c.DeleteModelVersion(ctx, name, version)
+// DeleteModelVersion deletes on the server and records ev.
+func (r *Registry) DeleteModelVersion(ctx context.Context, name string, version int64, ev modelregistry.Event) error {
+	if err := r.c.DeleteModelVersion(ctx, name, version); err != nil {
+		return err
+	}
+	return r.record(ctx, name, ev)
 }
 
 // TransitionStage moves the version on the server and records the move
