@@ -18,6 +18,7 @@ include plugins/plugins.mk
 include scaffolder-templates/ml-project/skeleton.mk
 include internal/scm/github/githubtest/github.mk
 include internal/mlflowapi/mlflow.mk
+include internal/models/models.mk
 
 .PHONY: help run build generate check-generated test test-unit test-integration lint fmt bench loadtest fuzz docs clean
 
@@ -51,11 +52,15 @@ test: lint test-unit test-integration plugins-check-generated test-plugins docs 
 test-unit: ## Unit tier: fast tests, no external processes (go test -short)
 	$(GO) test -short -count=1 ./...
 
-test-integration: testenv postgres versitygw skeleton-pyenv mlflow2-pyenv build ## Integration tier: real kube-apiserver/etcd/controller-manager/scheduler/kwok, real PostgreSQL, real git, a real S3 server, GitHub's API description, the skeleton with real mlflow
-	$(TESTENV_ENV) $(S3_ENV) $(SKELETON_ENV) $(MLFLOW2_ENV) $(GITHUB_OPENAPI_ENV) $(GO) test -count=1 -timeout 30m ./...
+test-integration: testenv postgres versitygw skeleton-pyenv mlflow2-pyenv techdocs-pyenv build ## Integration tier: real kube-apiserver/etcd/controller-manager/scheduler/kwok, real PostgreSQL, real git, a real S3 server, GitHub's API description, the skeleton with real mlflow
+	$(TESTENV_ENV) $(S3_ENV) $(SKELETON_ENV) $(MLFLOW2_ENV) $(GITHUB_OPENAPI_ENV) $(TECHDOCS_ENV) $(GO) test -count=1 -timeout 30m ./...
 
-bench: ## Benchmarks of the request path (see docs/benchmarks.md)
+bench: postgres ## Benchmarks: request path, store (tracking, registry, costs), scheduler, executors, artifact stores (see docs/benchmarks.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/httpapi/...
+	$(TESTENV_ENV) $(GO) test -run '^$$' -bench 'LogBatch1000Metrics|SearchRuns100k|Registry5000Versions|SumJobCosts' -benchtime 20x -benchmem ./internal/store/
+	$(GO) test -run '^$$' -bench . -benchtime 200x ./internal/scheduler/
+	$(GO) test -run '^$$' -bench . -benchtime 8x -benchmem ./internal/artifact/fsstore/
+	$(GO) test -run '^$$' -bench . -count 3 ./internal/executor/local/
 
 loadtest: build postgres ## Load run of authenticated GET/POST /api/v1/teams on SQLite and PostgreSQL (see docs/benchmarks.md)
 	$(TESTENV_ENV) $(GO) run ./internal/loadgen -bin ./bin/mlportal
@@ -66,6 +71,12 @@ fuzz: ## Run each fuzz target for a short while
 	$(GO) test -run '^$$' -fuzz FuzzRequest -fuzztime 30s ./internal/httpapi
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 30s ./internal/lifecycle
 	$(GO) test -run '^$$' -fuzz FuzzRender -fuzztime 30s ./internal/render
+	$(GO) test -run '^$$' -fuzz FuzzQuantity -fuzztime 30s ./internal/lifecycle
+	$(GO) test -run '^$$' -fuzz FuzzValidateCron -fuzztime 30s ./internal/lifecycle
+	$(GO) test -run '^$$' -fuzz FuzzCleanPath -fuzztime 30s ./internal/artifact
+	$(GO) test -run '^$$' -fuzz FuzzParseFilter -fuzztime 30s ./internal/tracking
+	$(GO) test -run '^$$' -fuzz FuzzNames -fuzztime 30s ./internal/executor/kube
+	$(GO) test -run '^$$' -fuzz FuzzParseNvidiaSMI -fuzztime 30s ./internal/executor/local
 
 docs: ## Build the TechDocs site (mkdocs + mkdocs-techdocs-core from PyPI) with --strict
 	bash docs/build.sh

@@ -78,6 +78,30 @@ func (e AuditOutcome) Valid() bool {
 	}
 }
 
+// Defines values for BudgetState.
+const (
+	BudgetStateExceeded BudgetState = "exceeded"
+	BudgetStateNone     BudgetState = "none"
+	BudgetStateOk       BudgetState = "ok"
+	BudgetStateWarning  BudgetState = "warning"
+)
+
+// Valid indicates whether the value is a known member of the BudgetState enum.
+func (e BudgetState) Valid() bool {
+	switch e {
+	case BudgetStateExceeded:
+		return true
+	case BudgetStateNone:
+		return true
+	case BudgetStateOk:
+		return true
+	case BudgetStateWarning:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ChangeKind.
 const (
 	ChangeKindDataset      ChangeKind = "dataset"
@@ -111,6 +135,30 @@ func (e ChangeOp) Valid() bool {
 	case Delete:
 		return true
 	case Upsert:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CostReportGroupBy.
+const (
+	CostReportGroupByGpuType CostReportGroupBy = "gpuType"
+	CostReportGroupByMonth   CostReportGroupBy = "month"
+	CostReportGroupByProject CostReportGroupBy = "project"
+	CostReportGroupByTeam    CostReportGroupBy = "team"
+)
+
+// Valid indicates whether the value is a known member of the CostReportGroupBy enum.
+func (e CostReportGroupBy) Valid() bool {
+	switch e {
+	case CostReportGroupByGpuType:
+		return true
+	case CostReportGroupByMonth:
+		return true
+	case CostReportGroupByProject:
+		return true
+	case CostReportGroupByTeam:
 		return true
 	default:
 		return false
@@ -567,6 +615,51 @@ func (e QualityReportStatus) Valid() bool {
 	}
 }
 
+// Defines values for QuotaJobState.
+const (
+	QuotaJobStateRunning  QuotaJobState = "running"
+	QuotaJobStateStarting QuotaJobState = "starting"
+	QuotaJobStateStopping QuotaJobState = "stopping"
+)
+
+// Valid indicates whether the value is a known member of the QuotaJobState enum.
+func (e QuotaJobState) Valid() bool {
+	switch e {
+	case QuotaJobStateRunning:
+		return true
+	case QuotaJobStateStarting:
+		return true
+	case QuotaJobStateStopping:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for QuotaRequestStatus.
+const (
+	QuotaRequestStatusApproved QuotaRequestStatus = "approved"
+	QuotaRequestStatusDenied   QuotaRequestStatus = "denied"
+	QuotaRequestStatusExpired  QuotaRequestStatus = "expired"
+	QuotaRequestStatusPending  QuotaRequestStatus = "pending"
+)
+
+// Valid indicates whether the value is a known member of the QuotaRequestStatus enum.
+func (e QuotaRequestStatus) Valid() bool {
+	switch e {
+	case QuotaRequestStatusApproved:
+		return true
+	case QuotaRequestStatusDenied:
+		return true
+	case QuotaRequestStatusExpired:
+		return true
+	case QuotaRequestStatusPending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for Role.
 const (
 	Developer  Role = "developer"
@@ -606,6 +699,30 @@ func (e Verb) Valid() bool {
 	case Read:
 		return true
 	case Write:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for GetCostsParamsGroupBy.
+const (
+	GetCostsParamsGroupByGpuType GetCostsParamsGroupBy = "gpuType"
+	GetCostsParamsGroupByMonth   GetCostsParamsGroupBy = "month"
+	GetCostsParamsGroupByProject GetCostsParamsGroupBy = "project"
+	GetCostsParamsGroupByTeam    GetCostsParamsGroupBy = "team"
+)
+
+// Valid indicates whether the value is a known member of the GetCostsParamsGroupBy enum.
+func (e GetCostsParamsGroupBy) Valid() bool {
+	switch e {
+	case GetCostsParamsGroupByGpuType:
+		return true
+	case GetCostsParamsGroupByMonth:
+		return true
+	case GetCostsParamsGroupByProject:
+		return true
+	case GetCostsParamsGroupByTeam:
 		return true
 	default:
 		return false
@@ -704,6 +821,45 @@ type AuditEventList struct {
 // AuditOutcome defines model for AuditOutcome.
 type AuditOutcome string
 
+// Budget defines model for Budget.
+type Budget struct {
+	Currency string `json:"currency"`
+
+	// Fraction spent / monthlyAmount.
+	Fraction  *float64 `json:"fraction,omitempty"`
+	HardLimit *bool    `json:"hardLimit,omitempty"`
+
+	// Month The current month, `YYYY-MM` (UTC).
+	Month         string   `json:"month"`
+	MonthlyAmount *float64 `json:"monthlyAmount,omitempty"`
+
+	// Spent This month's cost so far, running jobs up to now.
+	Spent float64 `json:"spent"`
+
+	// State `none`: no budget is set.
+	State            BudgetState `json:"state"`
+	Team             string      `json:"team"`
+	UpdatedAt        *time.Time  `json:"updatedAt,omitempty"`
+	UpdatedBy        *string     `json:"updatedBy,omitempty"`
+	Version          *int64      `json:"version,omitempty"`
+	WarningThreshold *float64    `json:"warningThreshold,omitempty"`
+}
+
+// BudgetState `none`: no budget is set.
+type BudgetState string
+
+// BudgetSet defines model for BudgetSet.
+type BudgetSet struct {
+	// HardLimit Refuse the team's new jobs once the month's spending reaches the amount; otherwise only warn.
+	HardLimit *bool `json:"hardLimit,omitempty"`
+
+	// MonthlyAmount The amount per calendar month (UTC), in `mlportal.costs.currency`.
+	MonthlyAmount float64 `json:"monthlyAmount"`
+
+	// WarningThreshold The fraction of the amount from which submissions carry a warning.
+	WarningThreshold *float64 `json:"warningThreshold,omitempty"`
+}
+
 // Change defines model for Change.
 type Change struct {
 	At      time.Time  `json:"at"`
@@ -734,6 +890,38 @@ type ColumnSpec struct {
 	Shape    *[]int  `json:"shape,omitempty"`
 	Type     string  `json:"type"`
 }
+
+// CostLine defines model for CostLine.
+type CostLine struct {
+	Cost     float64 `json:"cost"`
+	GpuHours float64 `json:"gpuHours"`
+	GpuType  *string `json:"gpuType,omitempty"`
+
+	// Jobs Jobs that used GPU time or hold GPUs now.
+	Jobs int `json:"jobs"`
+
+	// Month `YYYY-MM` (UTC).
+	Month   *string `json:"month,omitempty"`
+	Project *string `json:"project,omitempty"`
+	Team    *string `json:"team,omitempty"`
+}
+
+// CostReport defines model for CostReport.
+type CostReport struct {
+	// AsOf Running jobs are counted up to this time.
+	AsOf     time.Time         `json:"asOf"`
+	Currency string            `json:"currency"`
+	From     *time.Time        `json:"from,omitempty"`
+	GroupBy  CostReportGroupBy `json:"groupBy"`
+	Items    []CostLine        `json:"items"`
+	Project  *string           `json:"project,omitempty"`
+	Team     *string           `json:"team,omitempty"`
+	To       *time.Time        `json:"to,omitempty"`
+	Total    CostLine          `json:"total"`
+}
+
+// CostReportGroupBy defines model for CostReport.GroupBy.
+type CostReportGroupBy string
 
 // Dataset defines model for Dataset.
 type Dataset struct {
@@ -869,6 +1057,28 @@ type GPUQuota struct {
 	GpuType string `json:"gpuType"`
 
 	// Nominal GPUs guaranteed to the team.
+	Nominal int `json:"nominal"`
+}
+
+// GPUTypeUsage defines model for GPUTypeUsage.
+type GPUTypeUsage struct {
+	// Available Nominal GPUs not in use (nominal − inUse, at least 0).
+	Available int `json:"available"`
+
+	// Borrowed The part of inUse beyond nominal.
+	Borrowed int `json:"borrowed"`
+
+	// BorrowingLimit GPUs the team may borrow beyond nominal from others' idle quota.
+	BorrowingLimit int    `json:"borrowingLimit"`
+	GpuType        string `json:"gpuType"`
+
+	// InUse GPUs held by the team's starting, running and stopping jobs.
+	InUse int `json:"inUse"`
+
+	// Jobs The jobs holding GPUs of this type, largest first.
+	Jobs []QuotaJob `json:"jobs"`
+
+	// Nominal GPUs guaranteed to the team (allocated).
 	Nominal int `json:"nominal"`
 }
 
@@ -1340,6 +1550,16 @@ type ProjectCreate struct {
 // ProjectCreateScm The repository host: `local` (served by mlportal at /git/) or `github` (when `mlportal.scm.github` is configured). Absent: `mlportal.scm.default`.
 type ProjectCreateScm string
 
+// ProjectGPUQuota defines model for ProjectGPUQuota.
+type ProjectGPUQuota struct {
+	// Gpus The namespace's `requests.nvidia.com/gpu` quota.
+	Gpus int    `json:"gpus"`
+	Name string `json:"name"`
+
+	// Namespace Empty in local mode.
+	Namespace *string `json:"namespace,omitempty"`
+}
+
 // ProjectList defines model for ProjectList.
 type ProjectList struct {
 	Items         []Project `json:"items"`
@@ -1421,6 +1641,108 @@ type QualityReport struct {
 // QualityReportStatus defines model for QualityReport.Status.
 type QualityReportStatus string
 
+// QuotaChange What approving changed; a temporary grant restores the before values when it ends, unless they were changed since.
+type QuotaChange struct {
+	BorrowingLimitAfter  int `json:"borrowingLimitAfter"`
+	BorrowingLimitBefore int `json:"borrowingLimitBefore"`
+
+	// HadEntry The team had a quota entry of the GPU type before.
+	HadEntry          bool `json:"hadEntry"`
+	NominalAfter      int  `json:"nominalAfter"`
+	NominalBefore     int  `json:"nominalBefore"`
+	ProjectGpusAfter  *int `json:"projectGpusAfter,omitempty"`
+	ProjectGpusBefore *int `json:"projectGpusBefore,omitempty"`
+}
+
+// QuotaDecision defines model for QuotaDecision.
+type QuotaDecision struct {
+	// Comment For the team: the approver's note, or (required to deny) the reason.
+	Comment *string `json:"comment,omitempty"`
+}
+
+// QuotaJob defines model for QuotaJob.
+type QuotaJob struct {
+	// Gpus GPUs × replicas.
+	Gpus    int           `json:"gpus"`
+	Id      string        `json:"id"`
+	Name    string        `json:"name"`
+	Project string        `json:"project"`
+	State   QuotaJobState `json:"state"`
+}
+
+// QuotaJobState defines model for QuotaJob.State.
+type QuotaJobState string
+
+// QuotaRequest defines model for QuotaRequest.
+type QuotaRequest struct {
+	// Applied The decision is in force on the team and the namespace (approved: the grant; expired: its reversal).
+	Applied   bool       `json:"applied"`
+	AppliedAt *time.Time `json:"appliedAt,omitempty"`
+
+	// ApplyError Why applying failed; mlportal retries, and approving again retries at once.
+	ApplyError *string `json:"applyError,omitempty"`
+
+	// Attempts Attempts to apply so far.
+	Attempts       int  `json:"attempts"`
+	BorrowingLimit *int `json:"borrowingLimit,omitempty"`
+
+	// Change What approving changed; a temporary grant restores the before values when it ends, unless they were changed since.
+	Change *QuotaChange `json:"change,omitempty"`
+
+	// Comment The approver's comment, or why it was denied.
+	Comment   *string    `json:"comment,omitempty"`
+	DecidedAt *time.Time `json:"decidedAt,omitempty"`
+	DecidedBy *string    `json:"decidedBy,omitempty"`
+
+	// Duration A temporary grant's length; absent = permanent.
+	Duration *string `json:"duration,omitempty"`
+
+	// ExpiresAt When a temporary grant reverts.
+	ExpiresAt     *time.Time         `json:"expiresAt,omitempty"`
+	GpuType       string             `json:"gpuType"`
+	Gpus          int                `json:"gpus"`
+	Id            string             `json:"id"`
+	Justification string             `json:"justification"`
+	Project       *string            `json:"project,omitempty"`
+	ProjectGpus   *int               `json:"projectGpus,omitempty"`
+	RequestedAt   time.Time          `json:"requestedAt"`
+	RequestedBy   string             `json:"requestedBy"`
+	Status        QuotaRequestStatus `json:"status"`
+	Team          string             `json:"team"`
+	Version       int64              `json:"version"`
+}
+
+// QuotaRequestCreate defines model for QuotaRequestCreate.
+type QuotaRequestCreate struct {
+	// BorrowingLimit The borrowing limit to set; absent keeps the current one.
+	BorrowingLimit *int `json:"borrowingLimit,omitempty"`
+
+	// Duration A temporary grant's length as a Go duration (`720h`), 1h to 8784h; absent = permanent.
+	Duration *string `json:"duration,omitempty"`
+	GpuType  string  `json:"gpuType"`
+
+	// Gpus The team's nominal GPUs of gpuType once approved (not an increment).
+	Gpus int `json:"gpus"`
+
+	// Justification Why the team needs the GPUs; the approver decides on it.
+	Justification string `json:"justification"`
+
+	// Project A DNS-1123 label; lower-case letters, digits and '-', starting with a letter.
+	Project *Name `json:"project,omitempty"`
+
+	// ProjectGpus The project namespace's GPU quota to set; required with project.
+	ProjectGpus *int `json:"projectGpus,omitempty"`
+}
+
+// QuotaRequestList defines model for QuotaRequestList.
+type QuotaRequestList struct {
+	Items         []QuotaRequest `json:"items"`
+	NextPageToken *string        `json:"nextPageToken,omitempty"`
+}
+
+// QuotaRequestStatus defines model for QuotaRequestStatus.
+type QuotaRequestStatus string
+
 // Role defines model for Role.
 type Role string
 
@@ -1459,6 +1781,15 @@ type TeamCreate struct {
 type TeamList struct {
 	Items         []Team  `json:"items"`
 	NextPageToken *string `json:"nextPageToken,omitempty"`
+}
+
+// TeamQuota defines model for TeamQuota.
+type TeamQuota struct {
+	// Ceiling The most GPUs the team's projects may hold together: the sum of nominal + borrowing limit.
+	Ceiling  int               `json:"ceiling"`
+	GpuTypes []GPUTypeUsage    `json:"gpuTypes"`
+	Projects []ProjectGPUQuota `json:"projects"`
+	Team     string            `json:"team"`
 }
 
 // TeamUpdate defines model for TeamUpdate.
@@ -1543,6 +1874,9 @@ type PageToken = string
 // ProjectId defines model for ProjectId.
 type ProjectId = string
 
+// QuotaRequestId defines model for QuotaRequestId.
+type QuotaRequestId = string
+
 // TeamName A DNS-1123 label; lower-case letters, digits and '-', starting with a letter.
 type TeamName = Name
 
@@ -1575,6 +1909,20 @@ type ListChangesParams struct {
 	Wait  *string `form:"wait,omitempty" json:"wait,omitempty"`
 	Limit *int    `form:"limit,omitempty" json:"limit,omitempty"`
 }
+
+// GetCostsParams defines parameters for GetCosts.
+type GetCostsParams struct {
+	Team *Name `form:"team,omitempty" json:"team,omitempty"`
+
+	// Project Needs `team`.
+	Project *Name                  `form:"project,omitempty" json:"project,omitempty"`
+	From    *time.Time             `form:"from,omitempty" json:"from,omitempty"`
+	To      *time.Time             `form:"to,omitempty" json:"to,omitempty"`
+	GroupBy *GetCostsParamsGroupBy `form:"groupBy,omitempty" json:"groupBy,omitempty"`
+}
+
+// GetCostsParamsGroupBy defines parameters for GetCosts.
+type GetCostsParamsGroupBy string
 
 // ListDatasetsParams defines parameters for ListDatasets.
 type ListDatasetsParams struct {
@@ -1714,6 +2062,30 @@ type UpdateTeamParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// SetTeamBudgetParams defines parameters for SetTeamBudget.
+type SetTeamBudgetParams struct {
+	// IfMatch The ETag last read; on mismatch the request is refused with 412.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
+
+// ListQuotaRequestsParams defines parameters for ListQuotaRequests.
+type ListQuotaRequestsParams struct {
+	Status *QuotaRequestStatus `form:"status,omitempty" json:"status,omitempty"`
+
+	// Limit Page size.
+	Limit *Limit `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// PageToken The `nextPageToken` of the previous page.
+	PageToken *PageToken `form:"pageToken,omitempty" json:"pageToken,omitempty"`
+}
+
+// CreateQuotaRequestParams defines parameters for CreateQuotaRequest.
+type CreateQuotaRequestParams struct {
+	// IdempotencyKey Makes a POST safe to retry: the same key with the same body returns the first
+	// response; the same key with another body is refused with 422. Keys live 24 hours.
+	IdempotencyKey *IdempotencyKey `json:"Idempotency-Key,omitempty"`
+}
+
 // ListTokensParams defines parameters for ListTokens.
 type ListTokensParams struct {
 	// Limit Page size.
@@ -1750,6 +2122,18 @@ type CreateTeamJSONRequestBody = TeamCreate
 // UpdateTeamJSONRequestBody defines body for UpdateTeam for application/json ContentType.
 type UpdateTeamJSONRequestBody = TeamUpdate
 
+// SetTeamBudgetJSONRequestBody defines body for SetTeamBudget for application/json ContentType.
+type SetTeamBudgetJSONRequestBody = BudgetSet
+
+// CreateQuotaRequestJSONRequestBody defines body for CreateQuotaRequest for application/json ContentType.
+type CreateQuotaRequestJSONRequestBody = QuotaRequestCreate
+
+// ApproveQuotaRequestJSONRequestBody defines body for ApproveQuotaRequest for application/json ContentType.
+type ApproveQuotaRequestJSONRequestBody = QuotaDecision
+
+// DenyQuotaRequestJSONRequestBody defines body for DenyQuotaRequest for application/json ContentType.
+type DenyQuotaRequestJSONRequestBody = QuotaDecision
+
 // CreateTokenJSONRequestBody defines body for CreateToken for application/json ContentType.
 type CreateTokenJSONRequestBody = TokenCreate
 
@@ -1761,6 +2145,9 @@ type ServerInterface interface {
 	// ListChanges The change feed of models, model versions and datasets, for the catalog's deltas.
 	// (GET /api/v1/changes)
 	ListChanges(ctx echo.Context, params ListChangesParams) error
+	// GetCosts GPU-hours and cost of jobs, summed by team, project, month or GPU type.
+	// (GET /api/v1/costs)
+	GetCosts(ctx echo.Context, params GetCostsParams) error
 	// ListDatasets Datasets by name, optionally of one team.
 	// (GET /api/v1/datasets)
 	ListDatasets(ctx echo.Context, params ListDatasetsParams) error
@@ -1854,6 +2241,30 @@ type ServerInterface interface {
 	// UpdateTeam Replace a team's mutable fields (team maintainers, platform admins).
 	// (PUT /api/v1/teams/{team})
 	UpdateTeam(ctx echo.Context, team TeamName, params UpdateTeamParams) error
+	// GetTeamBudget The team's monthly budget, what it spent this month (UTC) and whether it is over the warning threshold or the amount.
+	// (GET /api/v1/teams/{team}/budget)
+	GetTeamBudget(ctx echo.Context, team TeamName) error
+	// SetTeamBudget Set the team's monthly budget (platform admins).
+	// (PUT /api/v1/teams/{team}/budget)
+	SetTeamBudget(ctx echo.Context, team TeamName, params SetTeamBudgetParams) error
+	// GetTeamQuota The team's GPU quota per type, what its jobs use now and which jobs, and its projects' namespace quotas.
+	// (GET /api/v1/teams/{team}/quota)
+	GetTeamQuota(ctx echo.Context, team TeamName) error
+	// ListQuotaRequests The team's quota requests, oldest first.
+	// (GET /api/v1/teams/{team}/quota-requests)
+	ListQuotaRequests(ctx echo.Context, team TeamName, params ListQuotaRequestsParams) error
+	// CreateQuotaRequest Ask for GPU quota (team members); a platform admin approves or denies it.
+	// (POST /api/v1/teams/{team}/quota-requests)
+	CreateQuotaRequest(ctx echo.Context, team TeamName, params CreateQuotaRequestParams) error
+
+	// (GET /api/v1/teams/{team}/quota-requests/{requestId})
+	GetQuotaRequest(ctx echo.Context, team TeamName, requestId QuotaRequestId) error
+	// ApproveQuotaRequest Approve a pending request and apply it (platform admins).
+	// (POST /api/v1/teams/{team}/quota-requests/{requestId}/approve)
+	ApproveQuotaRequest(ctx echo.Context, team TeamName, requestId QuotaRequestId) error
+	// DenyQuotaRequest Deny a pending request with a reason in `comment` (platform admins).
+	// (POST /api/v1/teams/{team}/quota-requests/{requestId}/deny)
+	DenyQuotaRequest(ctx echo.Context, team TeamName, requestId QuotaRequestId) error
 	// ListTokens Tokens the caller issued (platform admins see all; filter with `subject`).
 	// (GET /api/v1/tokens)
 	ListTokens(ctx echo.Context, params ListTokensParams) error
@@ -1988,6 +2399,52 @@ func (w *ServerInterfaceWrapper) ListChanges(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListChanges(ctx, params)
+	return err
+}
+
+// GetCosts converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCosts(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params GetCostsParams
+	// ------------- Optional query parameter "team" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "team", ctx.QueryParams(), &params.Team, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Optional query parameter "project" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "project", ctx.QueryParams(), &params.Project, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter project: %s", err))
+	}
+
+	// ------------- Optional query parameter "from" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "from", ctx.QueryParams(), &params.From, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter from: %s", err))
+	}
+
+	// ------------- Optional query parameter "to" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "to", ctx.QueryParams(), &params.To, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter to: %s", err))
+	}
+
+	// ------------- Optional query parameter "groupBy" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "groupBy", ctx.QueryParams(), &params.GroupBy, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter groupBy: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCosts(ctx, params)
 	return err
 }
 
@@ -2749,6 +3206,221 @@ func (w *ServerInterfaceWrapper) UpdateTeam(ctx echo.Context) error {
 	return err
 }
 
+// GetTeamBudget converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTeamBudget(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTeamBudget(ctx, team)
+	return err
+}
+
+// SetTeamBudget converts echo context to params.
+func (w *ServerInterfaceWrapper) SetTeamBudget(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params SetTeamBudgetParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SetTeamBudget(ctx, team, params)
+	return err
+}
+
+// GetTeamQuota converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTeamQuota(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTeamQuota(ctx, team)
+	return err
+}
+
+// ListQuotaRequests converts echo context to params.
+func (w *ServerInterfaceWrapper) ListQuotaRequests(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListQuotaRequestsParams
+	// ------------- Optional query parameter "status" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "status", ctx.QueryParams(), &params.Status, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter status: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "pageToken" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "pageToken", ctx.QueryParams(), &params.PageToken, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter pageToken: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListQuotaRequests(ctx, team, params)
+	return err
+}
+
+// CreateQuotaRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateQuotaRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateQuotaRequestParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey IdempotencyKey
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = &IdempotencyKey
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateQuotaRequest(ctx, team, params)
+	return err
+}
+
+// GetQuotaRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) GetQuotaRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "requestId" -------------
+	var requestId QuotaRequestId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "requestId", ctx.Param("requestId"), &requestId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter requestId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetQuotaRequest(ctx, team, requestId)
+	return err
+}
+
+// ApproveQuotaRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) ApproveQuotaRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "requestId" -------------
+	var requestId QuotaRequestId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "requestId", ctx.Param("requestId"), &requestId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter requestId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ApproveQuotaRequest(ctx, team, requestId)
+	return err
+}
+
+// DenyQuotaRequest converts echo context to params.
+func (w *ServerInterfaceWrapper) DenyQuotaRequest(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "team" -------------
+	var team TeamName
+
+	err = runtime.BindStyledParameterWithOptions("simple", "team", ctx.Param("team"), &team, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter team: %s", err))
+	}
+
+	// ------------- Path parameter "requestId" -------------
+	var requestId QuotaRequestId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "requestId", ctx.Param("requestId"), &requestId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter requestId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DenyQuotaRequest(ctx, team, requestId)
+	return err
+}
+
 // ListTokens converts echo context to params.
 func (w *ServerInterfaceWrapper) ListTokens(ctx echo.Context) error {
 	var err error
@@ -2973,5 +3645,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/api/v1/datasets/:dataset", wrapper.GetDataset, options.OperationMiddlewares["getDataset"]...)
 	router.GET(options.BaseURL+"/api/v1/datasets/:dataset/versions/:version", wrapper.GetDatasetVersion, options.OperationMiddlewares["getDatasetVersion"]...)
 	router.GET(options.BaseURL+"/api/v1/changes", wrapper.ListChanges, options.OperationMiddlewares["listChanges"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/quota", wrapper.GetTeamQuota, options.OperationMiddlewares["getTeamQuota"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/quota-requests", wrapper.ListQuotaRequests, options.OperationMiddlewares["listQuotaRequests"]...)
+	router.POST(options.BaseURL+"/api/v1/teams/:team/quota-requests", wrapper.CreateQuotaRequest, options.OperationMiddlewares["createQuotaRequest"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/quota-requests/:requestId", wrapper.GetQuotaRequest, options.OperationMiddlewares["getQuotaRequest"]...)
+	router.POST(options.BaseURL+"/api/v1/teams/:team/quota-requests/:requestId/approve", wrapper.ApproveQuotaRequest, options.OperationMiddlewares["approveQuotaRequest"]...)
+	router.POST(options.BaseURL+"/api/v1/teams/:team/quota-requests/:requestId/deny", wrapper.DenyQuotaRequest, options.OperationMiddlewares["denyQuotaRequest"]...)
+	router.GET(options.BaseURL+"/api/v1/teams/:team/budget", wrapper.GetTeamBudget, options.OperationMiddlewares["getTeamBudget"]...)
+	router.PUT(options.BaseURL+"/api/v1/teams/:team/budget", wrapper.SetTeamBudget, options.OperationMiddlewares["setTeamBudget"]...)
+	router.GET(options.BaseURL+"/api/v1/costs", wrapper.GetCosts, options.OperationMiddlewares["getCosts"]...)
 
 }

@@ -106,6 +106,16 @@ type ClientInterface interface {
 	// Corresponds with GET /api/v1/changes (the `ListChanges` operationId).
 	ListChanges(ctx context.Context, params *ListChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetCosts GPU-hours and cost of jobs, summed by team, project, month or GPU type.
+	//
+	// A job's cost is each attempt's GPU-hours × the hourly price of its GPU type in the pool of its
+	// nodes (`mlportal.costs`), plus CPU and memory if priced. A job is charged to the month it
+	// ended; jobs still running count up to now, in the current month. `from` and `to` bound when
+	// jobs were charged (from ≤ t < to).
+	//
+	// Corresponds with GET /api/v1/costs (the `GetCosts` operationId).
+	GetCosts(ctx context.Context, params *GetCostsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListDatasets Datasets by name, optionally of one team.
 	//
 	// Corresponds with GET /api/v1/datasets (the `ListDatasets` operationId).
@@ -364,6 +374,110 @@ type ClientInterface interface {
 	// Corresponds with PUT /api/v1/teams/{team} (the `UpdateTeam` operationId).
 	UpdateTeam(ctx context.Context, team TeamName, params *UpdateTeamParams, body UpdateTeamJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
 
+	// GetTeamBudget The team's monthly budget, what it spent this month (UTC) and whether it is over the warning threshold or the amount.
+	//
+	// Corresponds with GET /api/v1/teams/{team}/budget (the `GetTeamBudget` operationId).
+	GetTeamBudget(ctx context.Context, team TeamName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetTeamBudgetWithBody Set the team's monthly budget (platform admins).
+	//
+	// Over a hard limit, job submissions of the team are refused (403) with a message naming the
+	// budget and how to raise it. From the warning threshold on, a submitted job's `reason` ends with
+	// a budget warning.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with PUT /api/v1/teams/{team}/budget (the `SetTeamBudget` operationId).
+	SetTeamBudgetWithBody(ctx context.Context, team TeamName, params *SetTeamBudgetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// SetTeamBudget Set the team's monthly budget (platform admins).
+	//
+	// Over a hard limit, job submissions of the team are refused (403) with a message naming the
+	// budget and how to raise it. From the warning threshold on, a submitted job's `reason` ends with
+	// a budget warning.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with PUT /api/v1/teams/{team}/budget (the `SetTeamBudget` operationId).
+	SetTeamBudget(ctx context.Context, team TeamName, params *SetTeamBudgetParams, body SetTeamBudgetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetTeamQuota The team's GPU quota per type, what its jobs use now and which jobs, and its projects' namespace quotas.
+	//
+	// Corresponds with GET /api/v1/teams/{team}/quota (the `GetTeamQuota` operationId).
+	GetTeamQuota(ctx context.Context, team TeamName, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ListQuotaRequests The team's quota requests, oldest first.
+	//
+	// Corresponds with GET /api/v1/teams/{team}/quota-requests (the `ListQuotaRequests` operationId).
+	ListQuotaRequests(ctx context.Context, team TeamName, params *ListQuotaRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateQuotaRequestWithBody Ask for GPU quota (team members); a platform admin approves or denies it.
+	//
+	// `gpus` is the team's nominal GPUs of `gpuType` to have once approved (not an increment).
+	// With `project` and `projectGpus`, the project's namespace quota (`requests.nvidia.com/gpu`)
+	// changes together with the team's. With `duration` the grant is temporary and reverts when it
+	// ends. The project's GPUs must fit the team's quota as granted: 422 on `projectGpus`.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/teams/{team}/quota-requests (the `CreateQuotaRequest` operationId).
+	CreateQuotaRequestWithBody(ctx context.Context, team TeamName, params *CreateQuotaRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// CreateQuotaRequest Ask for GPU quota (team members); a platform admin approves or denies it.
+	//
+	// `gpus` is the team's nominal GPUs of `gpuType` to have once approved (not an increment).
+	// With `project` and `projectGpus`, the project's namespace quota (`requests.nvidia.com/gpu`)
+	// changes together with the team's. With `duration` the grant is temporary and reverts when it
+	// ends. The project's GPUs must fit the team's quota as granted: 422 on `projectGpus`.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/teams/{team}/quota-requests (the `CreateQuotaRequest` operationId).
+	CreateQuotaRequest(ctx context.Context, team TeamName, params *CreateQuotaRequestParams, body CreateQuotaRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// GetQuotaRequest performs a GET /api/v1/teams/{team}/quota-requests/{requestId} (the `GetQuotaRequest` operationId) request.
+	GetQuotaRequest(ctx context.Context, team TeamName, requestId QuotaRequestId, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveQuotaRequestWithBody Approve a pending request and apply it (platform admins).
+	//
+	// Sets the team's quota entry, then the project's quota and its namespace's ResourceQuota.
+	// Each step is idempotent: approving an approved request again returns it (200) and retries
+	// whatever is not applied yet. When a step fails the request stays approved with `applied:
+	// false` and `applyError`; mlportal retries in the background. A denied or expired request
+	// is 409.
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/teams/{team}/quota-requests/{requestId}/approve (the `ApproveQuotaRequest` operationId).
+	ApproveQuotaRequestWithBody(ctx context.Context, team TeamName, requestId QuotaRequestId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// ApproveQuotaRequest Approve a pending request and apply it (platform admins).
+	//
+	// Sets the team's quota entry, then the project's quota and its namespace's ResourceQuota.
+	// Each step is idempotent: approving an approved request again returns it (200) and retries
+	// whatever is not applied yet. When a step fails the request stays approved with `applied:
+	// false` and `applyError`; mlportal retries in the background. A denied or expired request
+	// is 409.
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/teams/{team}/quota-requests/{requestId}/approve (the `ApproveQuotaRequest` operationId).
+	ApproveQuotaRequest(ctx context.Context, team TeamName, requestId QuotaRequestId, body ApproveQuotaRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DenyQuotaRequestWithBody Deny a pending request with a reason in `comment` (platform admins).
+	//
+	// Takes any type of body and a specified content type.
+	//
+	// Corresponds with POST /api/v1/teams/{team}/quota-requests/{requestId}/deny (the `DenyQuotaRequest` operationId).
+	DenyQuotaRequestWithBody(ctx context.Context, team TeamName, requestId QuotaRequestId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error)
+
+	// DenyQuotaRequest Deny a pending request with a reason in `comment` (platform admins).
+	//
+	// Takes a body of the `application/json` content type.
+	//
+	// Corresponds with POST /api/v1/teams/{team}/quota-requests/{requestId}/deny (the `DenyQuotaRequest` operationId).
+	DenyQuotaRequest(ctx context.Context, team TeamName, requestId QuotaRequestId, body DenyQuotaRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error)
+
 	// ListTokens Tokens the caller issued (platform admins see all; filter with `subject`).
 	//
 	// Corresponds with GET /api/v1/tokens (the `ListTokens` operationId).
@@ -442,6 +556,26 @@ func (c *Client) ListAuditEvents(ctx context.Context, params *ListAuditEventsPar
 // Corresponds with GET /api/v1/changes (the `ListChanges` operationId).
 func (c *Client) ListChanges(ctx context.Context, params *ListChangesParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
 	req, err := NewListChangesRequest(c.Server, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetCosts GPU-hours and cost of jobs, summed by team, project, month or GPU type.
+//
+// A job's cost is each attempt's GPU-hours × the hourly price of its GPU type in the pool of its
+// nodes (`mlportal.costs`), plus CPU and memory if priced. A job is charged to the month it
+// ended; jobs still running count up to now, in the current month. `from` and `to` bound when
+// jobs were charged (from ≤ t < to).
+//
+// Corresponds with GET /api/v1/costs (the `GetCosts` operationId).
+func (c *Client) GetCosts(ctx context.Context, params *GetCostsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetCostsRequest(c.Server, params)
 	if err != nil {
 		return nil, err
 	}
@@ -1080,6 +1214,230 @@ func (c *Client) UpdateTeam(ctx context.Context, team TeamName, params *UpdateTe
 	return c.Client.Do(req)
 }
 
+// GetTeamBudget The team's monthly budget, what it spent this month (UTC) and whether it is over the warning threshold or the amount.
+//
+// Corresponds with GET /api/v1/teams/{team}/budget (the `GetTeamBudget` operationId).
+func (c *Client) GetTeamBudget(ctx context.Context, team TeamName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTeamBudgetRequest(c.Server, team)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetTeamBudgetWithBody Set the team's monthly budget (platform admins).
+//
+// Over a hard limit, job submissions of the team are refused (403) with a message naming the
+// budget and how to raise it. From the warning threshold on, a submitted job's `reason` ends with
+// a budget warning.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with PUT /api/v1/teams/{team}/budget (the `SetTeamBudget` operationId).
+func (c *Client) SetTeamBudgetWithBody(ctx context.Context, team TeamName, params *SetTeamBudgetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetTeamBudgetRequestWithBody(c.Server, team, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// SetTeamBudget Set the team's monthly budget (platform admins).
+//
+// Over a hard limit, job submissions of the team are refused (403) with a message naming the
+// budget and how to raise it. From the warning threshold on, a submitted job's `reason` ends with
+// a budget warning.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with PUT /api/v1/teams/{team}/budget (the `SetTeamBudget` operationId).
+func (c *Client) SetTeamBudget(ctx context.Context, team TeamName, params *SetTeamBudgetParams, body SetTeamBudgetJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewSetTeamBudgetRequest(c.Server, team, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetTeamQuota The team's GPU quota per type, what its jobs use now and which jobs, and its projects' namespace quotas.
+//
+// Corresponds with GET /api/v1/teams/{team}/quota (the `GetTeamQuota` operationId).
+func (c *Client) GetTeamQuota(ctx context.Context, team TeamName, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetTeamQuotaRequest(c.Server, team)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ListQuotaRequests The team's quota requests, oldest first.
+//
+// Corresponds with GET /api/v1/teams/{team}/quota-requests (the `ListQuotaRequests` operationId).
+func (c *Client) ListQuotaRequests(ctx context.Context, team TeamName, params *ListQuotaRequestsParams, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewListQuotaRequestsRequest(c.Server, team, params)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateQuotaRequestWithBody Ask for GPU quota (team members); a platform admin approves or denies it.
+//
+// `gpus` is the team's nominal GPUs of `gpuType` to have once approved (not an increment).
+// With `project` and `projectGpus`, the project's namespace quota (`requests.nvidia.com/gpu`)
+// changes together with the team's. With `duration` the grant is temporary and reverts when it
+// ends. The project's GPUs must fit the team's quota as granted: 422 on `projectGpus`.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/teams/{team}/quota-requests (the `CreateQuotaRequest` operationId).
+func (c *Client) CreateQuotaRequestWithBody(ctx context.Context, team TeamName, params *CreateQuotaRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateQuotaRequestRequestWithBody(c.Server, team, params, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// CreateQuotaRequest Ask for GPU quota (team members); a platform admin approves or denies it.
+//
+// `gpus` is the team's nominal GPUs of `gpuType` to have once approved (not an increment).
+// With `project` and `projectGpus`, the project's namespace quota (`requests.nvidia.com/gpu`)
+// changes together with the team's. With `duration` the grant is temporary and reverts when it
+// ends. The project's GPUs must fit the team's quota as granted: 422 on `projectGpus`.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/teams/{team}/quota-requests (the `CreateQuotaRequest` operationId).
+func (c *Client) CreateQuotaRequest(ctx context.Context, team TeamName, params *CreateQuotaRequestParams, body CreateQuotaRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewCreateQuotaRequestRequest(c.Server, team, params, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// GetQuotaRequest performs a GET /api/v1/teams/{team}/quota-requests/{requestId} (the `GetQuotaRequest` operationId) request.
+func (c *Client) GetQuotaRequest(ctx context.Context, team TeamName, requestId QuotaRequestId, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewGetQuotaRequestRequest(c.Server, team, requestId)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveQuotaRequestWithBody Approve a pending request and apply it (platform admins).
+//
+// Sets the team's quota entry, then the project's quota and its namespace's ResourceQuota.
+// Each step is idempotent: approving an approved request again returns it (200) and retries
+// whatever is not applied yet. When a step fails the request stays approved with `applied:
+// false` and `applyError`; mlportal retries in the background. A denied or expired request
+// is 409.
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/teams/{team}/quota-requests/{requestId}/approve (the `ApproveQuotaRequest` operationId).
+func (c *Client) ApproveQuotaRequestWithBody(ctx context.Context, team TeamName, requestId QuotaRequestId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveQuotaRequestRequestWithBody(c.Server, team, requestId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// ApproveQuotaRequest Approve a pending request and apply it (platform admins).
+//
+// Sets the team's quota entry, then the project's quota and its namespace's ResourceQuota.
+// Each step is idempotent: approving an approved request again returns it (200) and retries
+// whatever is not applied yet. When a step fails the request stays approved with `applied:
+// false` and `applyError`; mlportal retries in the background. A denied or expired request
+// is 409.
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/teams/{team}/quota-requests/{requestId}/approve (the `ApproveQuotaRequest` operationId).
+func (c *Client) ApproveQuotaRequest(ctx context.Context, team TeamName, requestId QuotaRequestId, body ApproveQuotaRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewApproveQuotaRequestRequest(c.Server, team, requestId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DenyQuotaRequestWithBody Deny a pending request with a reason in `comment` (platform admins).
+//
+// Takes any type of body and a specified content type.
+//
+// Corresponds with POST /api/v1/teams/{team}/quota-requests/{requestId}/deny (the `DenyQuotaRequest` operationId).
+func (c *Client) DenyQuotaRequestWithBody(ctx context.Context, team TeamName, requestId QuotaRequestId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDenyQuotaRequestRequestWithBody(c.Server, team, requestId, contentType, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
+// DenyQuotaRequest Deny a pending request with a reason in `comment` (platform admins).
+//
+// Takes a body of the `application/json` content type.
+//
+// Corresponds with POST /api/v1/teams/{team}/quota-requests/{requestId}/deny (the `DenyQuotaRequest` operationId).
+func (c *Client) DenyQuotaRequest(ctx context.Context, team TeamName, requestId QuotaRequestId, body DenyQuotaRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*http.Response, error) {
+	req, err := NewDenyQuotaRequestRequest(c.Server, team, requestId, body)
+	if err != nil {
+		return nil, err
+	}
+	req = req.WithContext(ctx)
+	if err := c.applyEditors(ctx, req, reqEditors); err != nil {
+		return nil, err
+	}
+	return c.Client.Do(req)
+}
+
 // ListTokens Tokens the caller issued (platform admins see all; filter with `subject`).
 //
 // Corresponds with GET /api/v1/tokens (the `ListTokens` operationId).
@@ -1428,6 +1786,108 @@ func NewListChangesRequest(server string, params *ListChangesParams) (*http.Requ
 		if params.Limit != nil {
 
 			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewGetCostsRequest constructs an http.Request for the GetCosts method
+func NewGetCostsRequest(server string, params *GetCostsParams) (*http.Request, error) {
+	var err error
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/costs")
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Team != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "team", *params.Team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Project != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "project", *params.Project, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.From != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "from", *params.From, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.To != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "to", *params.To, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: "date-time"}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.GroupBy != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "groupBy", *params.GroupBy, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
 				return nil, err
 			} else {
 				for _, qp := range strings.Split(queryFrag, "&") {
@@ -3067,6 +3527,432 @@ func NewUpdateTeamRequestWithBody(server string, team TeamName, params *UpdateTe
 	return req, nil
 }
 
+// NewGetTeamBudgetRequest constructs an http.Request for the GetTeamBudget method
+func NewGetTeamBudgetRequest(server string, team TeamName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/budget", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewSetTeamBudgetRequest calls the generic SetTeamBudget builder with application/json body
+func NewSetTeamBudgetRequest(server string, team TeamName, params *SetTeamBudgetParams, body SetTeamBudgetJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewSetTeamBudgetRequestWithBody(server, team, params, "application/json", bodyReader)
+}
+
+// NewSetTeamBudgetRequestWithBody constructs an http.Request for the SetTeamBudget method, with any body, and a specified content type
+func NewSetTeamBudgetRequestWithBody(server string, team TeamName, params *SetTeamBudgetParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/budget", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPut, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IfMatch != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "If-Match", *params.IfMatch, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("If-Match", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetTeamQuotaRequest constructs an http.Request for the GetTeamQuota method
+func NewGetTeamQuotaRequest(server string, team TeamName) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/quota", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewListQuotaRequestsRequest constructs an http.Request for the ListQuotaRequests method
+func NewListQuotaRequestsRequest(server string, team TeamName, params *ListQuotaRequestsParams) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/quota-requests", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	if params != nil {
+		// queryValues collects non-styled parameters (passthrough, JSON)
+		// that are safe to round-trip through url.Values.Encode().
+		queryValues := queryURL.Query()
+		// rawQueryFragments collects pre-encoded query fragments from
+		// styled parameters, preserving literal commas as delimiters
+		// per the OpenAPI spec (e.g. "color=blue,black,brown").
+		var rawQueryFragments []string
+
+		if params.Status != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "status", *params.Status, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.Limit != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "limit", *params.Limit, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "integer", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if params.PageToken != nil {
+
+			if queryFrag, err := runtime.StyleParamWithOptions("form", true, "pageToken", *params.PageToken, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationQuery, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			} else {
+				for _, qp := range strings.Split(queryFrag, "&") {
+					rawQueryFragments = append(rawQueryFragments, qp)
+				}
+			}
+
+		}
+
+		if encoded := queryValues.Encode(); encoded != "" {
+			rawQueryFragments = append(rawQueryFragments, encoded)
+		}
+		queryURL.RawQuery = strings.Join(rawQueryFragments, "&")
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewCreateQuotaRequestRequest calls the generic CreateQuotaRequest builder with application/json body
+func NewCreateQuotaRequestRequest(server string, team TeamName, params *CreateQuotaRequestParams, body CreateQuotaRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewCreateQuotaRequestRequestWithBody(server, team, params, "application/json", bodyReader)
+}
+
+// NewCreateQuotaRequestRequestWithBody constructs an http.Request for the CreateQuotaRequest method, with any body, and a specified content type
+func NewCreateQuotaRequestRequestWithBody(server string, team TeamName, params *CreateQuotaRequestParams, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/quota-requests", pathParam0)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	if params != nil {
+
+		if params.IdempotencyKey != nil {
+			var headerParam0 string
+
+			headerParam0, err = runtime.StyleParamWithOptions("simple", false, "Idempotency-Key", *params.IdempotencyKey, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationHeader, Type: "string", Format: ""})
+			if err != nil {
+				return nil, err
+			}
+
+			req.Header.Set("Idempotency-Key", headerParam0)
+		}
+
+	}
+
+	return req, nil
+}
+
+// NewGetQuotaRequestRequest constructs an http.Request for the GetQuotaRequest method
+func NewGetQuotaRequestRequest(server string, team TeamName, requestId QuotaRequestId) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "requestId", requestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/quota-requests/%s", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodGet, queryURL.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+
+	return req, nil
+}
+
+// NewApproveQuotaRequestRequest calls the generic ApproveQuotaRequest builder with application/json body
+func NewApproveQuotaRequestRequest(server string, team TeamName, requestId QuotaRequestId, body ApproveQuotaRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewApproveQuotaRequestRequestWithBody(server, team, requestId, "application/json", bodyReader)
+}
+
+// NewApproveQuotaRequestRequestWithBody constructs an http.Request for the ApproveQuotaRequest method, with any body, and a specified content type
+func NewApproveQuotaRequestRequestWithBody(server string, team TeamName, requestId QuotaRequestId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "requestId", requestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/quota-requests/%s/approve", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
+// NewDenyQuotaRequestRequest calls the generic DenyQuotaRequest builder with application/json body
+func NewDenyQuotaRequestRequest(server string, team TeamName, requestId QuotaRequestId, body DenyQuotaRequestJSONRequestBody) (*http.Request, error) {
+	var bodyReader io.Reader
+	buf, err := json.Marshal(body)
+	if err != nil {
+		return nil, err
+	}
+	bodyReader = bytes.NewReader(buf)
+	return NewDenyQuotaRequestRequestWithBody(server, team, requestId, "application/json", bodyReader)
+}
+
+// NewDenyQuotaRequestRequestWithBody constructs an http.Request for the DenyQuotaRequest method, with any body, and a specified content type
+func NewDenyQuotaRequestRequestWithBody(server string, team TeamName, requestId QuotaRequestId, contentType string, body io.Reader) (*http.Request, error) {
+	var err error
+
+	var pathParam0 string
+
+	pathParam0, err = runtime.StyleParamWithOptions("simple", false, "team", team, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	var pathParam1 string
+
+	pathParam1, err = runtime.StyleParamWithOptions("simple", false, "requestId", requestId, runtime.StyleParamOptions{ParamLocation: runtime.ParamLocationPath, Type: "string", Format: ""})
+	if err != nil {
+		return nil, err
+	}
+
+	serverURL, err := url.Parse(server)
+	if err != nil {
+		return nil, err
+	}
+
+	operationPath := fmt.Sprintf("/api/v1/teams/%s/quota-requests/%s/deny", pathParam0, pathParam1)
+	if operationPath[0] == '/' {
+		operationPath = "." + operationPath
+	}
+
+	queryURL, err := serverURL.Parse(operationPath)
+	if err != nil {
+		return nil, err
+	}
+
+	req, err := http.NewRequest(http.MethodPost, queryURL.String(), body)
+	if err != nil {
+		return nil, err
+	}
+
+	req.Header.Add("Content-Type", contentType)
+
+	return req, nil
+}
+
 // NewListTokensRequest constructs an http.Request for the ListTokens method
 func NewListTokensRequest(server string, params *ListTokensParams) (*http.Request, error) {
 	var err error
@@ -3450,6 +4336,18 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with GET /api/v1/changes (the `ListChanges` operationId).
 	ListChangesWithResponse(ctx context.Context, params *ListChangesParams, reqEditors ...RequestEditorFn) (*ListChangesResponse, error)
 
+	// GetCostsWithResponse GPU-hours and cost of jobs, summed by team, project, month or GPU type.
+	//
+	// A job's cost is each attempt's GPU-hours × the hourly price of its GPU type in the pool of its
+	// nodes (`mlportal.costs`), plus CPU and memory if priced. A job is charged to the month it
+	// ended; jobs still running count up to now, in the current month. `from` and `to` bound when
+	// jobs were charged (from ≤ t < to).
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/costs (the `GetCosts` operationId).
+	GetCostsWithResponse(ctx context.Context, params *GetCostsParams, reqEditors ...RequestEditorFn) (*GetCostsResponse, error)
+
 	// ListDatasetsWithResponse Datasets by name, optionally of one team.
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3758,6 +4656,118 @@ type ClientWithResponsesInterface interface {
 	// Corresponds with PUT /api/v1/teams/{team} (the `UpdateTeam` operationId).
 	UpdateTeamWithResponse(ctx context.Context, team TeamName, params *UpdateTeamParams, body UpdateTeamJSONRequestBody, reqEditors ...RequestEditorFn) (*UpdateTeamResponse, error)
 
+	// GetTeamBudgetWithResponse The team's monthly budget, what it spent this month (UTC) and whether it is over the warning threshold or the amount.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/budget (the `GetTeamBudget` operationId).
+	GetTeamBudgetWithResponse(ctx context.Context, team TeamName, reqEditors ...RequestEditorFn) (*GetTeamBudgetResponse, error)
+
+	// SetTeamBudgetWithBodyWithResponse Set the team's monthly budget (platform admins).
+	//
+	// Over a hard limit, job submissions of the team are refused (403) with a message naming the
+	// budget and how to raise it. From the warning threshold on, a submitted job's `reason` ends with
+	// a budget warning.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/teams/{team}/budget (the `SetTeamBudget` operationId).
+	SetTeamBudgetWithBodyWithResponse(ctx context.Context, team TeamName, params *SetTeamBudgetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTeamBudgetResponse, error)
+
+	// SetTeamBudgetWithResponse Set the team's monthly budget (platform admins).
+	//
+	// Over a hard limit, job submissions of the team are refused (403) with a message naming the
+	// budget and how to raise it. From the warning threshold on, a submitted job's `reason` ends with
+	// a budget warning.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with PUT /api/v1/teams/{team}/budget (the `SetTeamBudget` operationId).
+	SetTeamBudgetWithResponse(ctx context.Context, team TeamName, params *SetTeamBudgetParams, body SetTeamBudgetJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTeamBudgetResponse, error)
+
+	// GetTeamQuotaWithResponse The team's GPU quota per type, what its jobs use now and which jobs, and its projects' namespace quotas.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/quota (the `GetTeamQuota` operationId).
+	GetTeamQuotaWithResponse(ctx context.Context, team TeamName, reqEditors ...RequestEditorFn) (*GetTeamQuotaResponse, error)
+
+	// ListQuotaRequestsWithResponse The team's quota requests, oldest first.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with GET /api/v1/teams/{team}/quota-requests (the `ListQuotaRequests` operationId).
+	ListQuotaRequestsWithResponse(ctx context.Context, team TeamName, params *ListQuotaRequestsParams, reqEditors ...RequestEditorFn) (*ListQuotaRequestsResponse, error)
+
+	// CreateQuotaRequestWithBodyWithResponse Ask for GPU quota (team members); a platform admin approves or denies it.
+	//
+	// `gpus` is the team's nominal GPUs of `gpuType` to have once approved (not an increment).
+	// With `project` and `projectGpus`, the project's namespace quota (`requests.nvidia.com/gpu`)
+	// changes together with the team's. With `duration` the grant is temporary and reverts when it
+	// ends. The project's GPUs must fit the team's quota as granted: 422 on `projectGpus`.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/teams/{team}/quota-requests (the `CreateQuotaRequest` operationId).
+	CreateQuotaRequestWithBodyWithResponse(ctx context.Context, team TeamName, params *CreateQuotaRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateQuotaRequestResponse, error)
+
+	// CreateQuotaRequestWithResponse Ask for GPU quota (team members); a platform admin approves or denies it.
+	//
+	// `gpus` is the team's nominal GPUs of `gpuType` to have once approved (not an increment).
+	// With `project` and `projectGpus`, the project's namespace quota (`requests.nvidia.com/gpu`)
+	// changes together with the team's. With `duration` the grant is temporary and reverts when it
+	// ends. The project's GPUs must fit the team's quota as granted: 422 on `projectGpus`.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/teams/{team}/quota-requests (the `CreateQuotaRequest` operationId).
+	CreateQuotaRequestWithResponse(ctx context.Context, team TeamName, params *CreateQuotaRequestParams, body CreateQuotaRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateQuotaRequestResponse, error)
+
+	// GetQuotaRequestWithResponse performs a GET /api/v1/teams/{team}/quota-requests/{requestId} (the `GetQuotaRequest` operationId) request.
+	//
+	// Returns a wrapper object for the known response body format(s).
+	GetQuotaRequestWithResponse(ctx context.Context, team TeamName, requestId QuotaRequestId, reqEditors ...RequestEditorFn) (*GetQuotaRequestResponse, error)
+
+	// ApproveQuotaRequestWithBodyWithResponse Approve a pending request and apply it (platform admins).
+	//
+	// Sets the team's quota entry, then the project's quota and its namespace's ResourceQuota.
+	// Each step is idempotent: approving an approved request again returns it (200) and retries
+	// whatever is not applied yet. When a step fails the request stays approved with `applied:
+	// false` and `applyError`; mlportal retries in the background. A denied or expired request
+	// is 409.
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/teams/{team}/quota-requests/{requestId}/approve (the `ApproveQuotaRequest` operationId).
+	ApproveQuotaRequestWithBodyWithResponse(ctx context.Context, team TeamName, requestId QuotaRequestId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveQuotaRequestResponse, error)
+
+	// ApproveQuotaRequestWithResponse Approve a pending request and apply it (platform admins).
+	//
+	// Sets the team's quota entry, then the project's quota and its namespace's ResourceQuota.
+	// Each step is idempotent: approving an approved request again returns it (200) and retries
+	// whatever is not applied yet. When a step fails the request stays approved with `applied:
+	// false` and `applyError`; mlportal retries in the background. A denied or expired request
+	// is 409.
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/teams/{team}/quota-requests/{requestId}/approve (the `ApproveQuotaRequest` operationId).
+	ApproveQuotaRequestWithResponse(ctx context.Context, team TeamName, requestId QuotaRequestId, body ApproveQuotaRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveQuotaRequestResponse, error)
+
+	// DenyQuotaRequestWithBodyWithResponse Deny a pending request with a reason in `comment` (platform admins).
+	//
+	// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/teams/{team}/quota-requests/{requestId}/deny (the `DenyQuotaRequest` operationId).
+	DenyQuotaRequestWithBodyWithResponse(ctx context.Context, team TeamName, requestId QuotaRequestId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DenyQuotaRequestResponse, error)
+
+	// DenyQuotaRequestWithResponse Deny a pending request with a reason in `comment` (platform admins).
+	//
+	// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+	//
+	// Corresponds with POST /api/v1/teams/{team}/quota-requests/{requestId}/deny (the `DenyQuotaRequest` operationId).
+	DenyQuotaRequestWithResponse(ctx context.Context, team TeamName, requestId QuotaRequestId, body DenyQuotaRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*DenyQuotaRequestResponse, error)
+
 	// ListTokensWithResponse Tokens the caller issued (platform admins see all; filter with `subject`).
 	//
 	// Returns a wrapper object for the known response body format(s).
@@ -3916,6 +4926,54 @@ func (r ListChangesResponse) StatusCode() int {
 
 // ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
 func (r ListChangesResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetCostsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *CostReport
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetCostsResponse) GetJSON200() *CostReport {
+	return r.JSON200
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetCostsResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetCostsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetCostsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetCostsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetCostsResponse) ContentType() string {
 	if r.HTTPResponse != nil {
 		return r.HTTPResponse.Header.Get("Content-Type")
 	}
@@ -5424,6 +6482,404 @@ func (r UpdateTeamResponse) ContentType() string {
 	return ""
 }
 
+// GetTeamBudgetResponse200Headers the declared response headers of an HTTP 200 response for GetTeamBudget
+type GetTeamBudgetResponse200Headers struct {
+	ETag *string
+}
+
+type GetTeamBudgetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Budget
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *GetTeamBudgetResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTeamBudgetResponse) GetJSON200() *Budget {
+	return r.JSON200
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetTeamBudgetResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTeamBudgetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTeamBudgetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTeamBudgetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTeamBudgetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+// SetTeamBudgetResponse200Headers the declared response headers of an HTTP 200 response for SetTeamBudget
+type SetTeamBudgetResponse200Headers struct {
+	ETag *string
+}
+
+type SetTeamBudgetResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *Budget
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+	// Headers200 the parsed response headers for an HTTP 200 response
+	Headers200 *SetTeamBudgetResponse200Headers
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r SetTeamBudgetResponse) GetJSON200() *Budget {
+	return r.JSON200
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r SetTeamBudgetResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r SetTeamBudgetResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r SetTeamBudgetResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r SetTeamBudgetResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r SetTeamBudgetResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetTeamQuotaResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *TeamQuota
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetTeamQuotaResponse) GetJSON200() *TeamQuota {
+	return r.JSON200
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetTeamQuotaResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetTeamQuotaResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetTeamQuotaResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetTeamQuotaResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetTeamQuotaResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ListQuotaRequestsResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *QuotaRequestList
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ListQuotaRequestsResponse) GetJSON200() *QuotaRequestList {
+	return r.JSON200
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ListQuotaRequestsResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ListQuotaRequestsResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ListQuotaRequestsResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ListQuotaRequestsResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ListQuotaRequestsResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type CreateQuotaRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON201 the response for an HTTP 201 `application/json` response
+	JSON201 *QuotaRequest
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON201 returns the response for an HTTP 201 `application/json` response
+func (r CreateQuotaRequestResponse) GetJSON201() *QuotaRequest {
+	return r.JSON201
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r CreateQuotaRequestResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r CreateQuotaRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r CreateQuotaRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r CreateQuotaRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r CreateQuotaRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type GetQuotaRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *QuotaRequest
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r GetQuotaRequestResponse) GetJSON200() *QuotaRequest {
+	return r.JSON200
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r GetQuotaRequestResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r GetQuotaRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r GetQuotaRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r GetQuotaRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r GetQuotaRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type ApproveQuotaRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *QuotaRequest
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r ApproveQuotaRequestResponse) GetJSON200() *QuotaRequest {
+	return r.JSON200
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r ApproveQuotaRequestResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r ApproveQuotaRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r ApproveQuotaRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r ApproveQuotaRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r ApproveQuotaRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
+type DenyQuotaRequestResponse struct {
+	Body         []byte
+	HTTPResponse *http.Response
+	// JSON200 the response for an HTTP 200 `application/json` response
+	JSON200 *QuotaRequest
+	// JSONDefault the response for an HTTP default `application/json` response
+	JSONDefault *Error
+}
+
+// GetJSON200 returns the response for an HTTP 200 `application/json` response
+func (r DenyQuotaRequestResponse) GetJSON200() *QuotaRequest {
+	return r.JSON200
+}
+
+// GetJSONDefault returns the response for an HTTP default `application/json` response
+func (r DenyQuotaRequestResponse) GetJSONDefault() *Error {
+	return r.JSONDefault
+}
+
+// GetBody returns the raw response body bytes
+func (r DenyQuotaRequestResponse) GetBody() []byte {
+	return r.Body
+}
+
+// Status returns HTTPResponse.Status
+func (r DenyQuotaRequestResponse) Status() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Status
+	}
+	return http.StatusText(0)
+}
+
+// StatusCode returns HTTPResponse.StatusCode
+func (r DenyQuotaRequestResponse) StatusCode() int {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.StatusCode
+	}
+	return 0
+}
+
+// ContentType is a convenience method to retrieve the Content-Type value from the HTTP response headers
+func (r DenyQuotaRequestResponse) ContentType() string {
+	if r.HTTPResponse != nil {
+		return r.HTTPResponse.Header.Get("Content-Type")
+	}
+	return ""
+}
+
 type ListTokensResponse struct {
 	Body         []byte
 	HTTPResponse *http.Response
@@ -5815,6 +7271,24 @@ func (c *ClientWithResponses) ListChangesWithResponse(ctx context.Context, param
 		return nil, err
 	}
 	return ParseListChangesResponse(rsp)
+}
+
+// GetCostsWithResponse GPU-hours and cost of jobs, summed by team, project, month or GPU type.
+//
+// A job's cost is each attempt's GPU-hours × the hourly price of its GPU type in the pool of its
+// nodes (`mlportal.costs`), plus CPU and memory if priced. A job is charged to the month it
+// ended; jobs still running count up to now, in the current month. `from` and `to` bound when
+// jobs were charged (from ≤ t < to).
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/costs (the `GetCosts` operationId).
+func (c *ClientWithResponses) GetCostsWithResponse(ctx context.Context, params *GetCostsParams, reqEditors ...RequestEditorFn) (*GetCostsResponse, error) {
+	rsp, err := c.GetCosts(ctx, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetCostsResponse(rsp)
 }
 
 // ListDatasetsWithResponse Datasets by name, optionally of one team.
@@ -6347,6 +7821,190 @@ func (c *ClientWithResponses) UpdateTeamWithResponse(ctx context.Context, team T
 	return ParseUpdateTeamResponse(rsp)
 }
 
+// GetTeamBudgetWithResponse The team's monthly budget, what it spent this month (UTC) and whether it is over the warning threshold or the amount.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/teams/{team}/budget (the `GetTeamBudget` operationId).
+func (c *ClientWithResponses) GetTeamBudgetWithResponse(ctx context.Context, team TeamName, reqEditors ...RequestEditorFn) (*GetTeamBudgetResponse, error) {
+	rsp, err := c.GetTeamBudget(ctx, team, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTeamBudgetResponse(rsp)
+}
+
+// SetTeamBudgetWithBodyWithResponse Set the team's monthly budget (platform admins).
+//
+// Over a hard limit, job submissions of the team are refused (403) with a message naming the
+// budget and how to raise it. From the warning threshold on, a submitted job's `reason` ends with
+// a budget warning.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/teams/{team}/budget (the `SetTeamBudget` operationId).
+func (c *ClientWithResponses) SetTeamBudgetWithBodyWithResponse(ctx context.Context, team TeamName, params *SetTeamBudgetParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*SetTeamBudgetResponse, error) {
+	rsp, err := c.SetTeamBudgetWithBody(ctx, team, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetTeamBudgetResponse(rsp)
+}
+
+// SetTeamBudgetWithResponse Set the team's monthly budget (platform admins).
+//
+// Over a hard limit, job submissions of the team are refused (403) with a message naming the
+// budget and how to raise it. From the warning threshold on, a submitted job's `reason` ends with
+// a budget warning.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with PUT /api/v1/teams/{team}/budget (the `SetTeamBudget` operationId).
+func (c *ClientWithResponses) SetTeamBudgetWithResponse(ctx context.Context, team TeamName, params *SetTeamBudgetParams, body SetTeamBudgetJSONRequestBody, reqEditors ...RequestEditorFn) (*SetTeamBudgetResponse, error) {
+	rsp, err := c.SetTeamBudget(ctx, team, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseSetTeamBudgetResponse(rsp)
+}
+
+// GetTeamQuotaWithResponse The team's GPU quota per type, what its jobs use now and which jobs, and its projects' namespace quotas.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/teams/{team}/quota (the `GetTeamQuota` operationId).
+func (c *ClientWithResponses) GetTeamQuotaWithResponse(ctx context.Context, team TeamName, reqEditors ...RequestEditorFn) (*GetTeamQuotaResponse, error) {
+	rsp, err := c.GetTeamQuota(ctx, team, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetTeamQuotaResponse(rsp)
+}
+
+// ListQuotaRequestsWithResponse The team's quota requests, oldest first.
+//
+// Returns a wrapper object for the known response body format(s).
+//
+// Corresponds with GET /api/v1/teams/{team}/quota-requests (the `ListQuotaRequests` operationId).
+func (c *ClientWithResponses) ListQuotaRequestsWithResponse(ctx context.Context, team TeamName, params *ListQuotaRequestsParams, reqEditors ...RequestEditorFn) (*ListQuotaRequestsResponse, error) {
+	rsp, err := c.ListQuotaRequests(ctx, team, params, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseListQuotaRequestsResponse(rsp)
+}
+
+// CreateQuotaRequestWithBodyWithResponse Ask for GPU quota (team members); a platform admin approves or denies it.
+//
+// `gpus` is the team's nominal GPUs of `gpuType` to have once approved (not an increment).
+// With `project` and `projectGpus`, the project's namespace quota (`requests.nvidia.com/gpu`)
+// changes together with the team's. With `duration` the grant is temporary and reverts when it
+// ends. The project's GPUs must fit the team's quota as granted: 422 on `projectGpus`.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/teams/{team}/quota-requests (the `CreateQuotaRequest` operationId).
+func (c *ClientWithResponses) CreateQuotaRequestWithBodyWithResponse(ctx context.Context, team TeamName, params *CreateQuotaRequestParams, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*CreateQuotaRequestResponse, error) {
+	rsp, err := c.CreateQuotaRequestWithBody(ctx, team, params, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateQuotaRequestResponse(rsp)
+}
+
+// CreateQuotaRequestWithResponse Ask for GPU quota (team members); a platform admin approves or denies it.
+//
+// `gpus` is the team's nominal GPUs of `gpuType` to have once approved (not an increment).
+// With `project` and `projectGpus`, the project's namespace quota (`requests.nvidia.com/gpu`)
+// changes together with the team's. With `duration` the grant is temporary and reverts when it
+// ends. The project's GPUs must fit the team's quota as granted: 422 on `projectGpus`.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/teams/{team}/quota-requests (the `CreateQuotaRequest` operationId).
+func (c *ClientWithResponses) CreateQuotaRequestWithResponse(ctx context.Context, team TeamName, params *CreateQuotaRequestParams, body CreateQuotaRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*CreateQuotaRequestResponse, error) {
+	rsp, err := c.CreateQuotaRequest(ctx, team, params, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseCreateQuotaRequestResponse(rsp)
+}
+
+// GetQuotaRequestWithResponse performs a GET /api/v1/teams/{team}/quota-requests/{requestId} (the `GetQuotaRequest` operationId) request.
+//
+// Returns a wrapper object for the known response body format(s).
+func (c *ClientWithResponses) GetQuotaRequestWithResponse(ctx context.Context, team TeamName, requestId QuotaRequestId, reqEditors ...RequestEditorFn) (*GetQuotaRequestResponse, error) {
+	rsp, err := c.GetQuotaRequest(ctx, team, requestId, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseGetQuotaRequestResponse(rsp)
+}
+
+// ApproveQuotaRequestWithBodyWithResponse Approve a pending request and apply it (platform admins).
+//
+// Sets the team's quota entry, then the project's quota and its namespace's ResourceQuota.
+// Each step is idempotent: approving an approved request again returns it (200) and retries
+// whatever is not applied yet. When a step fails the request stays approved with `applied:
+// false` and `applyError`; mlportal retries in the background. A denied or expired request
+// is 409.
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/teams/{team}/quota-requests/{requestId}/approve (the `ApproveQuotaRequest` operationId).
+func (c *ClientWithResponses) ApproveQuotaRequestWithBodyWithResponse(ctx context.Context, team TeamName, requestId QuotaRequestId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*ApproveQuotaRequestResponse, error) {
+	rsp, err := c.ApproveQuotaRequestWithBody(ctx, team, requestId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveQuotaRequestResponse(rsp)
+}
+
+// ApproveQuotaRequestWithResponse Approve a pending request and apply it (platform admins).
+//
+// Sets the team's quota entry, then the project's quota and its namespace's ResourceQuota.
+// Each step is idempotent: approving an approved request again returns it (200) and retries
+// whatever is not applied yet. When a step fails the request stays approved with `applied:
+// false` and `applyError`; mlportal retries in the background. A denied or expired request
+// is 409.
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/teams/{team}/quota-requests/{requestId}/approve (the `ApproveQuotaRequest` operationId).
+func (c *ClientWithResponses) ApproveQuotaRequestWithResponse(ctx context.Context, team TeamName, requestId QuotaRequestId, body ApproveQuotaRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*ApproveQuotaRequestResponse, error) {
+	rsp, err := c.ApproveQuotaRequest(ctx, team, requestId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseApproveQuotaRequestResponse(rsp)
+}
+
+// DenyQuotaRequestWithBodyWithResponse Deny a pending request with a reason in `comment` (platform admins).
+//
+// Takes any type of body and a specified content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/teams/{team}/quota-requests/{requestId}/deny (the `DenyQuotaRequest` operationId).
+func (c *ClientWithResponses) DenyQuotaRequestWithBodyWithResponse(ctx context.Context, team TeamName, requestId QuotaRequestId, contentType string, body io.Reader, reqEditors ...RequestEditorFn) (*DenyQuotaRequestResponse, error) {
+	rsp, err := c.DenyQuotaRequestWithBody(ctx, team, requestId, contentType, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDenyQuotaRequestResponse(rsp)
+}
+
+// DenyQuotaRequestWithResponse Deny a pending request with a reason in `comment` (platform admins).
+//
+// Takes a body of the `application/json` content type, and returns a wrapper object for the known response body format(s).
+//
+// Corresponds with POST /api/v1/teams/{team}/quota-requests/{requestId}/deny (the `DenyQuotaRequest` operationId).
+func (c *ClientWithResponses) DenyQuotaRequestWithResponse(ctx context.Context, team TeamName, requestId QuotaRequestId, body DenyQuotaRequestJSONRequestBody, reqEditors ...RequestEditorFn) (*DenyQuotaRequestResponse, error) {
+	rsp, err := c.DenyQuotaRequest(ctx, team, requestId, body, reqEditors...)
+	if err != nil {
+		return nil, err
+	}
+	return ParseDenyQuotaRequestResponse(rsp)
+}
+
 // ListTokensWithResponse Tokens the caller issued (platform admins see all; filter with `subject`).
 //
 // Returns a wrapper object for the known response body format(s).
@@ -6517,6 +8175,39 @@ func ParseListChangesResponse(rsp *http.Response) (*ListChangesResponse, error) 
 	switch {
 	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
 		var dest ChangeList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetCostsResponse parses an HTTP response from a GetCostsWithResponse call
+func ParseGetCostsResponse(rsp *http.Response) (*GetCostsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetCostsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest CostReport
 		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
 			return nil, err
 		}
@@ -7593,6 +9284,296 @@ func ParseUpdateTeamResponse(rsp *http.Response) (*UpdateTeamResponse, error) {
 			headers.ETag = &value
 		}
 		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetTeamBudgetResponse parses an HTTP response from a GetTeamBudgetWithResponse call
+func ParseGetTeamBudgetResponse(rsp *http.Response) (*GetTeamBudgetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTeamBudgetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Budget
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers GetTeamBudgetResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseSetTeamBudgetResponse parses an HTTP response from a SetTeamBudgetWithResponse call
+func ParseSetTeamBudgetResponse(rsp *http.Response) (*SetTeamBudgetResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &SetTeamBudgetResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest Budget
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	switch {
+	case rsp.StatusCode == 200:
+		var headers SetTeamBudgetResponse200Headers
+		if values := rsp.Header.Values("ETag"); len(values) > 0 {
+			var value string
+			if err := runtime.BindStyledParameterWithOptions("simple", "ETag", values[0], &value, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""}); err != nil {
+				return nil, err
+			}
+			headers.ETag = &value
+		}
+		response.Headers200 = &headers
+	}
+
+	return response, nil
+}
+
+// ParseGetTeamQuotaResponse parses an HTTP response from a GetTeamQuotaWithResponse call
+func ParseGetTeamQuotaResponse(rsp *http.Response) (*GetTeamQuotaResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetTeamQuotaResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest TeamQuota
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseListQuotaRequestsResponse parses an HTTP response from a ListQuotaRequestsWithResponse call
+func ParseListQuotaRequestsResponse(rsp *http.Response) (*ListQuotaRequestsResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ListQuotaRequestsResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest QuotaRequestList
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseCreateQuotaRequestResponse parses an HTTP response from a CreateQuotaRequestWithResponse call
+func ParseCreateQuotaRequestResponse(rsp *http.Response) (*CreateQuotaRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &CreateQuotaRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 201:
+		var dest QuotaRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON201 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseGetQuotaRequestResponse parses an HTTP response from a GetQuotaRequestWithResponse call
+func ParseGetQuotaRequestResponse(rsp *http.Response) (*GetQuotaRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &GetQuotaRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest QuotaRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseApproveQuotaRequestResponse parses an HTTP response from a ApproveQuotaRequestWithResponse call
+func ParseApproveQuotaRequestResponse(rsp *http.Response) (*ApproveQuotaRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &ApproveQuotaRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest QuotaRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
+	}
+
+	return response, nil
+}
+
+// ParseDenyQuotaRequestResponse parses an HTTP response from a DenyQuotaRequestWithResponse call
+func ParseDenyQuotaRequestResponse(rsp *http.Response) (*DenyQuotaRequestResponse, error) {
+	bodyBytes, err := io.ReadAll(rsp.Body)
+	defer func() { _ = rsp.Body.Close() }()
+	if err != nil {
+		return nil, err
+	}
+
+	response := &DenyQuotaRequestResponse{
+		Body:         bodyBytes,
+		HTTPResponse: rsp,
+	}
+
+	switch {
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && rsp.StatusCode == 200:
+		var dest QuotaRequest
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSON200 = &dest
+
+	case strings.Contains(rsp.Header.Get("Content-Type"), "json") && true:
+		var dest Error
+		if err := json.Unmarshal(bodyBytes, &dest); err != nil {
+			return nil, err
+		}
+		response.JSONDefault = &dest
+
 	}
 
 	return response, nil

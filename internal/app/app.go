@@ -63,7 +63,9 @@ type App struct {
 	adminSource string
 	runner      *project.Runner
 	jobs        *jobsParts
-	stop        context.CancelFunc // stops the runner and the scheduler; set by Start
+	quota       *quotaParts        // quota requests, costs and budgets (quota.go)
+	models      *modelsParts       // the registry view, datasets and the change feed (models.go)
+	stop        context.CancelFunc // stops the runner, the scheduler and background checks; set by Start
 	done        chan struct{}      // closed when the scheduler's controller has stopped
 }
 
@@ -144,9 +146,17 @@ func (a *App) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	trk := tracking.NewService(st, teams, opt.Clock)
-	mlflow := mlflowapi.New(trk, modelregistry.NewService(st, st, teams, opt.Clock), artifacts, opt.Log)
-	a.jobs, err = newJobs(cfg, st, templates, tokens, trk, repos, opt.Clock, opt.Log)
+	trRepos, err := newTrackingRepos(ctx, cfg.MLflow, st, opt.Log)
+	if err != nil {
+		return err
+	}
+	trk := tracking.NewService(trRepos.tracking, teams, opt.Clock)
+	mdl := newModels(st, artifacts, templates, teams, opt.Clock, opt.Log)
+	a.models = mdl
+	mlflow := mlflowapi.New(trk, modelregistry.NewService(trRepos.registry, trRepos.sources, teams, opt.Clock,
+		modelregistry.WithDatasetGate(mdl.datasets)), artifacts, opt.Log)
+	a.quota = newQuotaParts(cfg, st, nss, opt.Clock, opt.Log)
+	a.jobs, err = newJobs(cfg, st, templates, tokens, trk, repos, artifacts, a.quota, opt.Clock, opt.Log)
 	if err != nil {
 		return err
 	}
@@ -154,7 +164,9 @@ func (a *App) wire(ctx context.Context) error {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv, err := httpapi.New(httpapi.Deps{
 		Auth: tokens, Teams: teams, Tokens: tokens, Audit: audit.NewService(st, opt.Clock), Lifecycle: templates,
-		Projects: projects, Jobs: a.jobs.service, Idempotency: idempotency.NewService(st, opt.Clock), Ready: st, Log: opt.Log, Registry: reg,
+		Projects: projects, Jobs: a.jobs.service, Models: mdl.service, Changes: mdl.feed, Datasets: mdl.datasets,
+		Idempotency: idempotency.NewService(st, opt.Clock), Ready: st, Log: opt.Log, Registry: reg,
+		Quota: a.quota.quota, Costs: a.quota.costs,
 		MaxBodyBytes: int64(cfg.Server.MaxBodyBytes), Mounts: []httpapi.Mount{mlflow.Mount()},
 		Version: httpapi.VersionInfo{Version: version.Version, Commit: version.Commit, GoVersion: version.GoVersion()},
 	})
@@ -184,6 +196,8 @@ func (a *App) Start(ctx context.Context) error {
 		defer close(a.done)
 		a.jobs.controller.Run(ctx)
 	}()
+	a.quota.start(ctx)
+	a.models.start(ctx)
 	return nil
 }
 
@@ -203,6 +217,8 @@ func (a *App) Close() error {
 	if a.done != nil {
 		<-a.done
 	}
+	a.quota.wait()
+	a.models.wait()
 	var err error
 	if a.jobs != nil {
 		err = a.jobs.close() // jobs keep running; a restart follows them again

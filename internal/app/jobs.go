@@ -6,12 +6,16 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"time"
 
+	"github.com/mlportal/mlportal/internal/artifact"
 	"github.com/mlportal/mlportal/internal/clock"
 	"github.com/mlportal/mlportal/internal/config"
+	"github.com/mlportal/mlportal/internal/executor"
+	"github.com/mlportal/mlportal/internal/executor/kube"
 	"github.com/mlportal/mlportal/internal/executor/local"
 	"github.com/mlportal/mlportal/internal/scheduler"
 	"github.com/mlportal/mlportal/internal/store"
@@ -83,6 +87,18 @@ func (w *workspaces) Release(_ context.Context, jobID string) error {
 	return errors.Join(os.Remove(dir+".complete"), os.RemoveAll(dir))
 }
 
+// gpusOnly reports the local machine with unbounded CPU and memory, so
+// that the scheduler counts only its GPUs (mlportal.jobs.local.limitCPUAndMemory).
+type gpusOnly struct{ executor.Executor }
+
+func (g gpusOnly) Inventory(ctx context.Context) ([]scheduler.Node, error) {
+	nodes, err := g.Executor.Inventory(ctx)
+	for i := range nodes {
+		nodes[i].CPUMillis, nodes[i].MemoryBytes = math.MaxInt64/4, math.MaxInt64/4
+	}
+	return nodes, err
+}
+
 // jobsParts are the jobs service, its controller and the executor to
 // close on shutdown.
 type jobsParts struct {
@@ -94,19 +110,40 @@ type jobsParts struct {
 // newJobs wires the configured executor (mlportal.jobs.executor) under
 // the scheduler's controller.
 func newJobs(cfg config.Config, st *store.Store, templates jobs.Templates, tokens tokenIssuer, trk *tracking.Service,
-	repos *gitserver.Store, clk clock.Clock, log *slog.Logger) (*jobsParts, error) {
+	repos *gitserver.Store, artifacts artifact.Store, q *quotaParts, clk clock.Clock, log *slog.Logger) (*jobsParts, error) {
 	lc := cfg.Jobs.Local
-	ex, err := local.New(local.Config{Dir: lc.Dir, CacheDir: lc.CacheDir, NodeName: lc.NodeName, Python: lc.Python,
-		FakeGPUs: lc.NvidiaSmi, GPUTypes: lc.GPUTypes, StopGrace: cfg.Jobs.GracePeriod.Duration, Clock: clk}, log)
-	if err != nil {
-		return nil, fmt.Errorf("mlportal.jobs.local: %w", err)
+	var exe executor.Executor
+	var spaces jobs.Workspaces
+	closeExec := func() error { return nil }
+	checkpoints := "" // Kubernetes: the executor's mount path
+	if cfg.Jobs.Executor == "kubernetes" {
+		cs, err := kubeClient(cfg)
+		if err != nil {
+			return nil, err
+		}
+		kc := cfg.Jobs.Kubernetes
+		kex := kube.New(cs, kube.Config{CheckpointPVC: kc.CheckpointClaim, PriorityClassName: kc.PriorityClassName,
+			CheckpointGrace: cfg.Jobs.GracePeriod.Duration, Clock: clk}, log)
+		exe, closeExec = kex, kex.Close
+	} else {
+		ex, err := local.New(local.Config{Dir: lc.Dir, CacheDir: lc.CacheDir, NodeName: lc.NodeName, Python: lc.Python,
+			FakeGPUs: lc.NvidiaSmi, GPUTypes: lc.GPUTypes, StopGrace: cfg.Jobs.GracePeriod.Duration, Clock: clk}, log)
+		if err != nil {
+			return nil, fmt.Errorf("mlportal.jobs.local: %w", err)
+		}
+		exe, closeExec = ex, ex.Close
+		if !lc.LimitCPUAndMemory {
+			exe = gpusOnly{ex}
+		}
+		spaces = &workspaces{repos: repos, projects: st, dir: filepath.Join(lc.Dir, "sources")}
+		checkpoints = filepath.Join(lc.Dir, "checkpoints")
 	}
 	pol := scheduler.DefaultPolicy()
 	pol.GracePeriod = cfg.Jobs.GracePeriod.Duration
-	ctl := jobs.NewController(jobs.ControllerConfig{Repo: st, Teams: st, Executor: ex, Runs: jobRuns{tracking: trk},
-		Tokens: jobTokens{tokens: tokens}, Spaces: &workspaces{repos: repos, projects: st, dir: filepath.Join(lc.Dir, "sources")},
-		Leases: st, Clock: clk, Log: log, Policy: pol, Owner: runnerOwner(), TrackingURI: cfg.Server.BaseURL,
-		CheckpointRoot: filepath.Join(lc.Dir, "checkpoints")})
-	svc := jobs.NewService(st, st, st, templates, ex, ctl, clk, nil)
-	return &jobsParts{service: svc, controller: ctl, close: ex.Close}, nil
+	ctl := jobs.NewController(jobs.ControllerConfig{Repo: st, Teams: st, Executor: exe, Runs: jobRuns{tracking: trk},
+		Tokens: jobTokens{tokens: tokens}, Spaces: spaces,
+		Leases: st, Logs: jobLogs{store: artifacts}, Pricer: q.pricer(), Clock: clk, Log: log, Policy: pol, Owner: runnerOwner(), TrackingURI: cfg.Server.BaseURL,
+		CheckpointRoot: checkpoints})
+	svc := jobs.NewService(st, st, st, templates, exe, ctl, clk, nil, q.jobOptions()...).WithLogArchive(jobLogs{store: artifacts})
+	return &jobsParts{service: svc, controller: ctl, close: closeExec}, nil
 }

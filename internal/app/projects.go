@@ -99,6 +99,16 @@ func newNamespaces(cfg config.Config, teams teamGetter, log *slog.Logger) (proje
 		log.Info("no cluster configured (mlportal.kubernetes.kubeconfig): projects run in local mode")
 		return nil, nil
 	}
+	cs, err := kubeClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ns.prov = tenancy.New(cs, log)
+	return ns, nil
+}
+
+// kubeClient is the configured cluster's client.
+func kubeClient(cfg config.Config) (kubernetes.Interface, error) {
 	rc, err := clientcmd.BuildConfigFromFlags("", cfg.Kubernetes.Kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("mlportal.kubernetes.kubeconfig: %w", err)
@@ -112,8 +122,7 @@ func newNamespaces(cfg config.Config, teams teamGetter, log *slog.Logger) (proje
 	if err != nil {
 		return nil, fmt.Errorf("mlportal.kubernetes.kubeconfig: %w", err)
 	}
-	ns.prov = tenancy.New(cs, log)
-	return ns, nil
+	return cs, nil
 }
 
 // Delete removes the project's namespace and everything in it.

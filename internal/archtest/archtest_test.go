@@ -49,7 +49,7 @@ func TestEveryPackageHasADocComment(t *testing.T) {
 const module = "github.com/mlportal/mlportal/"
 
 // domain packages hold the rules; they import no transport or adapter.
-var domain = []string{"fault", "clock", "identity", "pagination", "team", "audit", "idempotency", "token", "lifecycle", "render", "project", "artifact", "executor", "jobs", "tracking", "modelregistry"}
+var domain = []string{"fault", "clock", "identity", "pagination", "team", "audit", "idempotency", "token", "lifecycle", "render", "project", "artifact", "executor", "jobs", "tracking", "modelregistry", "quota", "cost", "scheduler", "scheduler/trace", "scheduler/sim", "models", "datasets"}
 
 var forbidden = []string{
 	"github.com/labstack/echo",            // HTTP transport

@@ -120,3 +120,15 @@ func TestExitCodes(t *testing.T) {
 		t.Fatalf("duplicate: exit %d", code)
 	}
 }
+
+func TestParseGPUQuota(t *testing.T) {
+	qs, err := cli.ParseGPUQuotaForTest([]string{"a100=16:8", "h100=4"})
+	if err != nil || len(qs) != 2 || qs[0].GpuType != "a100" || qs[0].Nominal != 16 || *qs[0].BorrowingLimit != 8 || qs[1].BorrowingLimit != nil {
+		t.Fatalf("parse = %+v, %v", qs, err)
+	}
+	for _, bad := range []string{"a100", "=4", "a100=x", "a100=4:y"} {
+		if _, err := cli.ParseGPUQuotaForTest([]string{bad}); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -175,7 +175,7 @@ func (c *conn) waitJob(ctx context.Context, id string, w io.Writer) (*api.Job, e
 // jobFinished tells what to do next, or why the job did not succeed.
 func jobFinished(p printer, j *api.Job) error {
 	if j.State == "succeeded" {
-		p.note("\nJob %s succeeded in %d attempt(s), %.2f GPU-hours.", j.Id, j.Attempt, j.GpuHours)
+		p.note("\nJob %s succeeded in %d attempt(s), %s GPU-hours.", j.Id, j.Attempt, gpuHours(j.GpuHours))
 		if r := deref(j.RunId); r != "" {
 			p.note("Its MLflow run: %s (experiment %s). Next: evaluate and register the model from it.", r, deref(j.ExperimentId))
 		}
@@ -222,7 +222,7 @@ func newJobsCmd(g *globals) *cobra.Command {
 				rows := make([][]string, len(items))
 				for i, x := range items {
 					rows[i] = []string{x.Id, x.Team, x.Project, x.Name, fmt.Sprintf("%d×%d %s", max(x.Replicas, 1), x.Gpus, deref(x.GpuType)),
-						string(x.State), fmt.Sprint(x.Attempt), fmt.Sprintf("%.2f", x.GpuHours), truncate(x.Reason, 60)}
+						string(x.State), fmt.Sprint(x.Attempt), gpuHours(x.GpuHours), truncate(x.Reason, 60)}
 				}
 				return rows
 			})
@@ -313,9 +313,9 @@ func newJobsCmd(g *globals) *cobra.Command {
 }
 
 func printJob(w io.Writer, j *api.Job) {
-	fmt.Fprintf(w, "id:         %s\nname:       %s\nproject:    %s/%s\nstate:      %s\nreason:     %s\nresources:  %s\npriority:   %s\nattempts:   %d (failures %d, preemptions %d)\nnodes:      %s\nrun:        %s\ngpu-hours:  %.2f\nsubmitted:  %s\n",
+	fmt.Fprintf(w, "id:         %s\nname:       %s\nproject:    %s/%s\nstate:      %s\nreason:     %s\nresources:  %s\npriority:   %s\nattempts:   %d (failures %d, preemptions %d)\nnodes:      %s\nrun:        %s\ngpu-hours:  %s\nsubmitted:  %s\n",
 		j.Id, j.Name, j.Team, j.Project, j.State, j.Reason, describeResources(*j), j.Priority, j.Attempt, deref(j.Failures),
-		deref(j.Preemptions), strings.Join(deref(j.Nodes), ", "), orDash(j.RunId), j.GpuHours, j.SubmittedAt.Format(time.RFC3339))
+		deref(j.Preemptions), strings.Join(deref(j.Nodes), ", "), orDash(j.RunId), gpuHours(j.GpuHours), j.SubmittedAt.Format(time.RFC3339))
 }
 
 func truncate(s string, n int) string {
@@ -351,4 +351,12 @@ func (c *conn) streamLogs(ctx context.Context, id string, follow bool, w io.Writ
 		return transportError(c.server, err)
 	}
 	return nil
+}
+
+// gpuHours writes GPU-hours with enough digits to show a short job's.
+func gpuHours(h float64) string {
+	if h > 0 && h < 0.01 {
+		return fmt.Sprintf("%.4f", h)
+	}
+	return fmt.Sprintf("%.2f", h)
 }

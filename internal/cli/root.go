@@ -41,7 +41,9 @@ func NewRoot(stdout, stderr io.Writer) *cobra.Command {
 	pf.StringVar(&g.token, "token", "", "bearer token (default: $MLPORTAL_TOKEN, then the saved login)")
 	pf.StringVarP(&g.output, "output", "o", "table", "output format: table, json or yaml")
 	root.AddCommand(newServeCmd(g), newVersionCmd(g), newLoginCmd(g), newLogoutCmd(g), newWhoamiCmd(g),
-		newTokenCmd(g), newTeamsCmd(g), newAuditCmd(g), newTemplatesCmd(g), newProjectCmd(g), newTrainCmd(g), newJobsCmd(g))
+		newTokenCmd(g), newTeamsCmd(g), newAuditCmd(g), newTemplatesCmd(g), newProjectCmd(g), newTrainCmd(g), newJobsCmd(g),
+		newQuotaCmd(g), newCostsCmd(g), newBudgetCmd(g), newModelsCmd(g), newDatasetsCmd(g))
+	root.AddCommand(newSimCmd(g))
 	return root
 }
 

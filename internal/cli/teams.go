@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -71,12 +72,13 @@ func newTeamsCmd(g *globals) *cobra.Command {
 		},
 	}
 	var display, group, cost, desc string
-	var members []string
+	var members, gpuQuota []string
 	create := &cobra.Command{
-		Use:     "create NAME",
-		Short:   "Create a team (platform admins)",
-		Example: `  mlportal teams create ml-research --display-name "ML Research" --group group:default/ml-research --member user:default/alice=maintainer`,
-		Args:    cobra.ExactArgs(1),
+		Use:   "create NAME",
+		Short: "Create a team (platform admins)",
+		Example: `  mlportal teams create ml-research --display-name "ML Research" --group group:default/ml-research --member user:default/alice=maintainer
+  mlportal teams create vision --gpu-quota a100=16:8 --gpu-quota h100=8`,
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, p, err := g.clientAndPrinter()
 			if err != nil {
@@ -90,6 +92,13 @@ func newTeamsCmd(g *globals) *cobra.Command {
 			}
 			if len(ms) > 0 {
 				body.Members = &ms
+			}
+			qs, err := parseGPUQuota(gpuQuota)
+			if err != nil {
+				return err
+			}
+			if len(qs) > 0 {
+				body.GpuQuota = &qs
 			}
 			r, err := c.api.CreateTeamWithResponse(cmd.Context(), &api.CreateTeamParams{}, body)
 			if err := c.result(r, err); err != nil {
@@ -107,6 +116,7 @@ func newTeamsCmd(g *globals) *cobra.Command {
 	create.Flags().StringVar(&cost, "cost-center", "", "cost centre for cost reports")
 	create.Flags().StringVar(&desc, "description", "", "what the team works on")
 	create.Flags().StringArrayVar(&members, "member", nil, "member as REF=ROLE (user:default/alice=maintainer); repeatable")
+	create.Flags().StringArrayVar(&gpuQuota, "gpu-quota", nil, "GPU quota as TYPE=NOMINAL[:BORROWING] (a100=16:8); repeatable")
 
 	var ifMatch string
 	del := &cobra.Command{
@@ -156,4 +166,27 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+// parseGPUQuota reads TYPE=NOMINAL[:BORROWING] entries.
+func parseGPUQuota(specs []string) ([]api.GPUQuota, error) {
+	var out []api.GPUQuota
+	for _, s := range specs {
+		typ, counts, ok := strings.Cut(s, "=")
+		nom, borrow, hasBorrow := strings.Cut(counts, ":")
+		n, err := strconv.Atoi(nom)
+		b := 0
+		if hasBorrow && err == nil {
+			b, err = strconv.Atoi(borrow)
+		}
+		if !ok || typ == "" || err != nil {
+			return nil, usageError("--gpu-quota %q: use TYPE=NOMINAL[:BORROWING], e.g. a100=16:8", s)
+		}
+		q := api.GPUQuota{GpuType: typ, Nominal: n}
+		if hasBorrow {
+			q.BorrowingLimit = &b
+		}
+		out = append(out, q)
+	}
+	return out, nil
 }

@@ -25,6 +25,22 @@ type Config struct {
 	Artifacts ArtifactsConfig `yaml:"artifacts"`
 	// Jobs configures the GPU scheduler and where jobs run.
 	Jobs JobsConfig `yaml:"jobs"`
+	// Costs prices GPU time for cost accounting and budgets.
+	Costs CostsConfig `yaml:"costs"`
+	// MLflow points tracking and the registry at an existing MLflow server.
+	MLflow MLflowConfig `yaml:"mlflow"`
+}
+
+// MLflowConfig makes an existing MLflow tracking server the system of
+// record for experiments, runs, logged models and the model registry
+// (internal/mlflowremote); empty TrackingURI = mlportal's own store.
+type MLflowConfig struct {
+	TrackingURI string `yaml:"trackingUri"` // e.g. http://mlflow.ml.svc:5000
+	// Token is sent as a bearer token; Username and Password as basic auth.
+	Token    string   `yaml:"token"`
+	Username string   `yaml:"username"`
+	Password string   `yaml:"password"`
+	Timeout  Duration `yaml:"timeout"` // per request
 }
 
 // JobsConfig configures training and batch jobs (internal/jobs).
@@ -35,8 +51,19 @@ type JobsConfig struct {
 	Executor string `yaml:"executor"`
 	// GracePeriod is how long a cancelled or preempted job has between
 	// SIGTERM and SIGKILL to write a checkpoint.
-	GracePeriod Duration            `yaml:"gracePeriod"`
-	Local       LocalExecutorConfig `yaml:"local"`
+	GracePeriod Duration                 `yaml:"gracePeriod"`
+	Local       LocalExecutorConfig      `yaml:"local"`
+	Kubernetes  KubernetesExecutorConfig `yaml:"kubernetes"`
+}
+
+// KubernetesExecutorConfig configures the Kubernetes executor.
+type KubernetesExecutorConfig struct {
+	// CheckpointClaim is a PersistentVolumeClaim, in each project
+	// namespace, that holds checkpoints (one directory per job); empty =
+	// an emptyDir, whose checkpoints do not survive preemption.
+	CheckpointClaim string `yaml:"checkpointClaim"`
+	// PriorityClassName is set on every job pod (optional).
+	PriorityClassName string `yaml:"priorityClassName"`
 }
 
 // LocalExecutorConfig configures the local executor.
@@ -52,6 +79,32 @@ type LocalExecutorConfig struct {
 	// GPUTypes maps nvidia-smi product names to GPU types (the keys of
 	// teams' GPU quotas), e.g. {"NVIDIA A100-SXM4-80GB": a100}.
 	GPUTypes map[string]string `yaml:"gpuTypes"`
+	// LimitCPUAndMemory makes the scheduler admit local jobs only while
+	// their CPU and memory requests fit the machine. Off (the default),
+	// only GPUs are counted: the local executor does not isolate CPU or
+	// memory, and lifecycle templates ask for cluster-sized amounts.
+	LimitCPUAndMemory bool `yaml:"limitCPUAndMemory"`
+	// Costs prices GPU time for cost accounting and budgets.
+	Costs CostsConfig `yaml:"costs"`
+}
+
+// CostsConfig prices jobs (internal/cost): a job's cost is its GPU-hours
+// times the hourly price of its GPU type in the pool its nodes belong to,
+// plus its CPU core-hours and memory GiB-hours at their prices.
+type CostsConfig struct {
+	Currency string `yaml:"currency"` // ISO 4217 code, "USD"
+	// GPUHourPrices maps a GPU type (as nodes report it, e.g. a100) to the
+	// price of one GPU for one hour per pool; the key "default" prices
+	// types not listed. None = GPU time costs nothing.
+	GPUHourPrices      map[string]GPUHourPrice `yaml:"gpuHourPrices"`
+	CPUCoreHourPrice   float64                 `yaml:"cpuCoreHourPrice"`   // 0
+	MemoryGiBHourPrice float64                 `yaml:"memoryGiBHourPrice"` // 0
+}
+
+// GPUHourPrice is one GPU type's hourly price in each node pool.
+type GPUHourPrice struct {
+	OnDemand float64 `yaml:"onDemand"`
+	Spot     float64 `yaml:"spot"` // 0 = the on-demand price
 }
 
 // ArtifactsConfig selects the artifact store (internal/artifact).
@@ -263,6 +316,8 @@ func Default() Config {
 		SCM:       SCMConfig{Default: "local"},
 		Artifacts: ArtifactsConfig{Backend: "fs"},
 		Jobs:      JobsConfig{Executor: "local", GracePeriod: Duration{30 * time.Second}},
+		MLflow:    MLflowConfig{Timeout: Duration{30 * time.Second}},
+		Costs:     CostsConfig{Currency: "USD"},
 		Projects: ProjectsConfig{
 			DefaultQuota: ProjectQuota{CPU: "32", Memory: "128Gi", GPUs: 4, Pods: 50, Storage: "500Gi", PVCs: 20},
 			Limits:       ProjectLimits{MaxGPUsPerContainer: 8, DefaultCPU: "1", DefaultMemory: "2Gi", MaxCPU: "32", MaxMemory: "256Gi"},

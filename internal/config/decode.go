@@ -245,6 +245,22 @@ func (d *decoder) decode(field string, n *yaml.Node, substituted bool, v reflect
 			return
 		}
 		v.SetInt(i)
+	case reflect.Float64:
+		var f float64
+		var err error
+		switch {
+		case n.Kind == yaml.ScalarNode && (n.ShortTag() == "!!float" || n.ShortTag() == "!!int"):
+			err = n.Decode(&f)
+		case substituted:
+			f, err = strconv.ParseFloat(strings.TrimSpace(n.Value), 64)
+		default:
+			err = fmt.Errorf("not a number")
+		}
+		if err != nil {
+			d.problem(field, "expected a number, got %s", describe(n))
+			return
+		}
+		v.SetFloat(f)
 	default:
 		panic("config: no decoder for " + v.Type().String())
 	}

@@ -92,6 +92,26 @@ mlportal:
 			}),
 		},
 		{
+			name: "prices are numbers, integers included",
+			files: []file{{"app-config.yaml", `
+mlportal:
+  costs:
+    currency: EUR
+    gpuHourPrices: {a100: {onDemand: 3.2, spot: 1}, default: {onDemand: 2}}
+    cpuCoreHourPrice: ${CPU_PRICE}
+`}},
+			env: map[string]string{"CPU_PRICE": "0.04"},
+			want: defaultsWith(func(c *Config) {
+				c.Costs = CostsConfig{Currency: "EUR", CPUCoreHourPrice: 0.04,
+					GPUHourPrices: map[string]GPUHourPrice{"a100": {OnDemand: 3.2, Spot: 1}, "default": {OnDemand: 2}}}
+			}),
+		},
+		{
+			name:    "a price that is not a number",
+			files:   []file{{"app-config.yaml", "mlportal:\n  costs:\n    cpuCoreHourPrice: cheap\n"}},
+			wantErr: `app-config.yaml: mlportal.costs.cpuCoreHourPrice: expected a number, got string "cheap"`,
+		},
+		{
 			name:    "a boolean that is not",
 			files:   []file{{"app-config.yaml", "mlportal:\n  artifacts:\n    s3: {pathStyle: yes please}\n"}},
 			wantErr: `app-config.yaml: mlportal.artifacts.s3.pathStyle: expected true or false, got string "yes please"`,

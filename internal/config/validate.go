@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -65,6 +66,7 @@ func (c Config) Validate() error {
 	c.Projects.validate(&ps)
 	c.SCM.validate(&ps)
 	c.Artifacts.validate(&ps)
+	c.MLflow.validate(&ps)
 	switch c.Jobs.Executor {
 	case "local":
 		if c.Jobs.Local.Dir == "" {
@@ -78,6 +80,7 @@ func (c Config) Validate() error {
 		ps.add("jobs.executor", "must be local or kubernetes (got %q)", c.Jobs.Executor)
 	}
 	positive(&ps, "jobs.gracePeriod", c.Jobs.GracePeriod)
+	c.Costs.validate(&ps)
 	if len(ps) > 0 {
 		return &ValidationError{Problems: ps}
 	}
@@ -325,6 +328,20 @@ func (s SCMConfig) validate(ps *problems) {
 // githubNameRE is GitHub's rule for organisation logins.
 var githubNameRE = regexp.MustCompile(`^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$`)
 
+func (m MLflowConfig) validate(ps *problems) {
+	positive(ps, "mlflow.timeout", m.Timeout)
+	if m.TrackingURI == "" {
+		return
+	}
+	checkURL(ps, "mlflow.trackingUri", m.TrackingURI)
+	if m.Token != "" && (m.Username != "" || m.Password != "") {
+		ps.add("mlflow.token", "set a token or username/password, not both")
+	}
+	if m.Password != "" && m.Username == "" {
+		ps.add("mlflow.username", "required when mlflow.password is set")
+	}
+}
+
 func (a ArtifactsConfig) validate(ps *problems) {
 	switch a.Backend {
 	case "fs":
@@ -349,4 +366,29 @@ func (a ArtifactsConfig) validate(ps *problems) {
 	default:
 		ps.add("artifacts.backend", "must be fs or s3 (got %q)", a.Backend)
 	}
+}
+
+var (
+	currencyRE = regexp.MustCompile(`^[A-Z]{3}$`)
+	gpuTypeRE  = regexp.MustCompile(`^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$`)
+)
+
+func (c CostsConfig) validate(ps *problems) {
+	if !currencyRE.MatchString(c.Currency) {
+		ps.add("costs.currency", "must be an ISO 4217 currency code such as USD or EUR (got %q)", c.Currency)
+	}
+	price := func(field string, v float64) {
+		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 || v > 1e6 {
+			ps.add(field, "must be a price per hour between 0 and 1000000 (got %v)", v)
+		}
+	}
+	for gpuType, p := range c.GPUHourPrices {
+		if !gpuTypeRE.MatchString(gpuType) {
+			ps.add("costs.gpuHourPrices."+gpuType, "must be a GPU type as nodes report it (lower-case letters, digits, '-' or '.') or default")
+		}
+		price("costs.gpuHourPrices."+gpuType+".onDemand", p.OnDemand)
+		price("costs.gpuHourPrices."+gpuType+".spot", p.Spot)
+	}
+	price("costs.cpuCoreHourPrice", c.CPUCoreHourPrice)
+	price("costs.memoryGiBHourPrice", c.MemoryGiBHourPrice)
 }

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -192,6 +193,19 @@ func TestValidate(t *testing.T) {
 				{"mlportal.log.level", `must be one of debug, info, warn, error (got "trace")`},
 				{"mlportal.log.format", `must be json or text (got "xml")`},
 				{"mlportal.backstage.baseUrl", `must be an absolute http(s) URL (got "ftp://x")`},
+			},
+		},
+		{
+			name: "costs",
+			edit: func(c *Config) {
+				c.Costs = CostsConfig{Currency: "usd", CPUCoreHourPrice: -1, MemoryGiBHourPrice: math.NaN(),
+					GPUHourPrices: map[string]GPUHourPrice{"A100": {OnDemand: 3.2}}}
+			},
+			want: []Problem{
+				{"mlportal.costs.currency", `must be an ISO 4217 currency code such as USD or EUR (got "usd")`},
+				{"mlportal.costs.gpuHourPrices.A100", "must be a GPU type as nodes report it (lower-case letters, digits, '-' or '.') or default"},
+				{"mlportal.costs.cpuCoreHourPrice", "must be a price per hour between 0 and 1000000 (got -1)"},
+				{"mlportal.costs.memoryGiBHourPrice", "must be a price per hour between 0 and 1000000 (got NaN)"},
 			},
 		},
 		{

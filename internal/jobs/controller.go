@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"maps"
@@ -54,9 +55,24 @@ type Workspaces interface {
 	Release(ctx context.Context, jobID string) error
 }
 
+// LogArchive keeps each attempt's output after the executor has cleaned
+// up (a Kubernetes pod's logs go with the pod).
+type LogArchive interface {
+	Save(ctx context.Context, jobID string, attempt int, r io.Reader) error
+	// Open returns every archived attempt's output, oldest first;
+	// fault.ErrNotFound when none was archived.
+	Open(ctx context.Context, jobID string) (io.ReadCloser, error)
+}
+
 // Leases keeps one controller active among replicas.
 type Leases interface {
 	Lease(ctx context.Context, name, owner string, now, until time.Time) (bool, error)
+}
+
+// Pricer prices an attempt that held j's resources for d on nodes of
+// j.Pool (cost accounting).
+type Pricer interface {
+	AttemptCost(j Job, d time.Duration) float64
 }
 
 // ControllerConfig are the controller's collaborators and settings.
@@ -68,6 +84,8 @@ type ControllerConfig struct {
 	Tokens   Credentials // optional
 	Spaces   Workspaces  // optional
 	Leases   Leases      // optional: without it this process always leads
+	Logs     LogArchive  // optional: without it output ends with the attempt
+	Pricer   Pricer      // optional: without it jobs cost nothing
 	Clock    clock.Clock
 	Log      *slog.Logger
 	Policy   scheduler.Policy
@@ -81,6 +99,9 @@ type ControllerConfig struct {
 	Interval time.Duration
 	// InventoryTTL is how long an inventory is reused (0 = 10s).
 	InventoryTTL time.Duration
+	// Workers bounds the starts and stops run at once in the background
+	// (0 = 32): each holds a database connection and an executor call.
+	Workers int
 }
 
 // LeaseName is the scheduler's lease in the store.
@@ -93,7 +114,9 @@ type Controller struct {
 	wake chan struct{}
 
 	mu       sync.Mutex
-	inflight map[string]bool // job → a Start or Stop is under way
+	inflight map[string]bool // job → a Start or Stop is queued or under way
+	tasks    []task          // queued starts and stops, oldest first
+	workers  int             // running workers, at most cfg.Workers
 	wg       sync.WaitGroup
 
 	inv   []scheduler.Node
@@ -109,6 +132,9 @@ func NewController(cfg ControllerConfig) *Controller {
 	}
 	if cfg.InventoryTTL <= 0 {
 		cfg.InventoryTTL = 10 * time.Second
+	}
+	if cfg.Workers <= 0 {
+		cfg.Workers = 32
 	}
 	if cfg.Owner == "" {
 		cfg.Owner = NewID()
@@ -201,8 +227,16 @@ func (c *Controller) busy(id string) bool {
 	return c.inflight[id]
 }
 
-// async runs fn for the job in the background unless something already
-// runs for it; fn must record its own outcome.
+// task is a start or stop of one job.
+type task struct {
+	id string
+	fn func()
+}
+
+// async queues fn for the job unless something is already queued or runs
+// for it; fn must record its own outcome. At most cfg.Workers tasks run at
+// once, so a cycle admitting thousands of jobs does not start thousands of
+// goroutines contending for the database and the executor.
 func (c *Controller) async(id string, fn func()) {
 	c.mu.Lock()
 	if c.inflight[id] {
@@ -210,18 +244,39 @@ func (c *Controller) async(id string, fn func()) {
 		return
 	}
 	c.inflight[id] = true
+	c.tasks = append(c.tasks, task{id: id, fn: fn})
+	spawn := c.workers < c.cfg.Workers
+	if spawn {
+		c.workers++
+		c.wg.Add(1)
+	}
 	c.mu.Unlock()
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		defer func() {
-			c.mu.Lock()
-			delete(c.inflight, id)
+	if spawn {
+		go c.work()
+	}
+}
+
+// work runs queued tasks until none is left.
+func (c *Controller) work() {
+	defer c.wg.Done()
+	for {
+		c.mu.Lock()
+		if len(c.tasks) == 0 {
+			c.workers--
+			c.tasks = nil // let the backing array go
 			c.mu.Unlock()
-			c.Wake()
-		}()
-		fn()
-	}()
+			return
+		}
+		t := c.tasks[0]
+		c.tasks[0] = task{}
+		c.tasks = c.tasks[1:]
+		c.mu.Unlock()
+		t.fn()
+		c.mu.Lock()
+		delete(c.inflight, t.id)
+		c.mu.Unlock()
+		c.Wake()
+	}
 }
 
 // save records j (from cur) and returns the stored job; a lost race
@@ -244,6 +299,11 @@ func (c *Controller) follow(ctx context.Context, j Job) Job {
 	if errors.Is(err, fault.ErrNotFound) && j.State == StateStarting {
 		return j // the start is still on its way
 	}
+	if errors.Is(err, fault.ErrNotFound) && j.State == StateStopping && !c.busy(j.ID) {
+		// Stopped and gone, and the executor no longer knows why (it
+		// restarted): the controller asked for the stop, so it does.
+		st, err = stoppedStatus(j), nil
+	}
 	if err != nil {
 		c.cfg.Log.Warn("job status", "job", j.ID, "err", err)
 		return j
@@ -256,6 +316,9 @@ func (c *Controller) follow(ctx context.Context, j Job) Job {
 		if !st.StartedAt.IsZero() {
 			next.StartedAt = st.StartedAt.UTC()
 		}
+	case st.Phase == executor.PhasePending && j.State == StateStarting && st.Message != "" &&
+		j.Reason != "starting on "+joinNodes(j.Nodes)+": "+st.Message:
+		next.Reason = "starting on " + joinNodes(j.Nodes) + ": " + st.Message // e.g. preparing its Python environment
 	case st.Phase.Final():
 		c.finish(ctx, j, &next, st, now)
 	default:
@@ -268,6 +331,15 @@ func (c *Controller) follow(ctx context.Context, j Job) Job {
 	return saved
 }
 
+// stoppedStatus is the final status of a job whose stop completed.
+func stoppedStatus(j Job) executor.Status {
+	ph := executor.PhaseCancelled
+	if j.StopReason == executor.StopPreempt {
+		ph = executor.PhasePreempted
+	}
+	return executor.Status{JobID: j.ID, Phase: ph}
+}
+
 // finish turns an attempt's final phase into the job's next state.
 func (c *Controller) finish(ctx context.Context, j Job, next *Job, st executor.Status, now time.Time) {
 	if !j.StartedAt.IsZero() {
@@ -275,11 +347,15 @@ func (c *Controller) finish(ctx context.Context, j Job, next *Job, st executor.S
 		if end.IsZero() {
 			end = now
 		}
-		next.GPUSeconds += float64(j.TotalGPUs()) * max(end.Sub(j.StartedAt).Seconds(), 0)
+		held := max(end.Sub(j.StartedAt), 0)
+		next.GPUSeconds += float64(j.TotalGPUs()) * held.Seconds()
+		if c.cfg.Pricer != nil {
+			next.Cost += c.cfg.Pricer.AttemptCost(j, held)
+		}
 	}
-	next.ExitCode, next.Nodes, next.StopReason = st.ExitCode, nil, ""
+	next.ExitCode, next.StopReason = st.ExitCode, "" // Nodes stay: where the last attempt ran
 	requeue := func(reason string) {
-		next.State, next.Reason, next.NominatedNodes = StateQueued, reason, nil
+		next.State, next.Reason, next.Nodes, next.NominatedNodes = StateQueued, reason, nil, nil
 	}
 	switch st.Phase {
 	case executor.PhaseSucceeded:
@@ -307,9 +383,23 @@ func (c *Controller) finish(ctx context.Context, j Job, next *Job, st executor.S
 			next.Reason = fmt.Sprintf("failed: %s; see `mlportal jobs logs %s`", msg, j.ID)
 		}
 	}
+	c.archive(ctx, j)
 	if err := c.cfg.Executor.Cleanup(ctx, j.ID); err != nil {
 		c.cfg.Log.Warn("job cleanup", "job", j.ID, "err", err)
 	}
+}
+
+// archive copies the attempt's output from the executor to the archive.
+func (c *Controller) archive(ctx context.Context, j Job) {
+	if c.cfg.Logs == nil {
+		return
+	}
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(c.cfg.Executor.Logs(ctx, j.ID, false, pw)) }()
+	if err := c.cfg.Logs.Save(ctx, j.ID, j.Attempt, pr); err != nil {
+		c.cfg.Log.Warn("archive the job's output", "job", j.ID, "attempt", j.Attempt, "err", err)
+	}
+	pr.Close()
 }
 
 // ended closes the job's run.
@@ -468,6 +558,7 @@ func (c *Controller) admit(ctx context.Context, j Job, a scheduler.Admission, sn
 	}
 	next := j.Clone()
 	next.State, next.Nodes, next.NominatedNodes, next.GPUType = StateStarting, a.Nodes, nil, gpuType
+	next.Pool = poolOf(snap.Nodes, a.Nodes)
 	next.Attempt++
 	next.StartedAt = c.cfg.Clock.Now().UTC()
 	next.Reason = "starting on " + joinNodes(a.Nodes)
@@ -560,6 +651,16 @@ func (c *Controller) spec(ctx context.Context, j Job) (executor.Spec, Job, error
 		Env: env, Workspace: ws, CheckpointDir: path.Join(c.cfg.CheckpointRoot, j.ID), GPUs: j.GPUs, GPUType: j.GPUType,
 		CPUMillis: j.CPUMillis, MemoryBytes: j.MemoryBytes, Replicas: max(j.Replicas, 1), Nodes: j.Nodes, Timeout: j.Timeout,
 		Preemptible: j.Preemptible, Labels: labels}, j, nil
+}
+
+// poolOf is the pool of the attempt's first node, which prices it.
+func poolOf(inventory []scheduler.Node, nodes []string) string {
+	for _, n := range inventory {
+		if len(nodes) > 0 && n.Name == nodes[0] {
+			return string(n.Pool)
+		}
+	}
+	return ""
 }
 
 func joinNodes(nodes []string) string {

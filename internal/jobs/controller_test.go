@@ -269,6 +269,7 @@ func TestFailureIsRetriedThenFails(t *testing.T) {
 func TestCancel(t *testing.T) {
 	f := newFixture(t, node("n1", 8))
 	queued, _ := f.svc.Submit(t.Context(), alice, jobs.SubmitRequest{Team: "vision", Project: "model", GPUs: intp(8)})
+	f.clock.Advance(time.Second) // first come, first served
 	waiting, _ := f.svc.Submit(t.Context(), alice, jobs.SubmitRequest{Team: "vision", Project: "model", GPUs: intp(8)})
 	f.cycle(t)
 	if got := f.job(t, waiting.ID); got.State != jobs.StateQueued || got.Reason == "" {

@@ -87,6 +87,10 @@ type Job struct {
 	ExperimentID, RunID, ArtifactURI string
 	// GPUSeconds sums every attempt's GPUs × wall time (cost accounting).
 	GPUSeconds float64
+	// Cost sums every attempt's price (ControllerConfig.Pricer); Pool is
+	// the node pool of the current or last attempt, which prices it.
+	Cost float64
+	Pool string
 
 	SubmittedAt time.Time
 	StartedAt   time.Time // the current or last attempt

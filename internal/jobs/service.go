@@ -81,10 +81,23 @@ type Service struct {
 	teams     Teams
 	templates Templates
 	logs      LogSource
+	archive   LogArchive
 	wake      Waker
 	clock     clock.Clock
 	newID     func() string
+	budget    BudgetCheck
 }
+
+// BudgetCheck decides whether a team may queue more work: an error refuses
+// the job (its team is over a hard budget limit); a warning is appended to
+// the queued job's reason.
+type BudgetCheck func(ctx context.Context, team string) (warning string, err error)
+
+// Option configures a Service.
+type Option func(*Service)
+
+// WithBudgetCheck makes Submit consult check before queueing a job.
+func WithBudgetCheck(check BudgetCheck) Option { return func(s *Service) { s.budget = check } }
 
 // LogSource reads a job's output (the executor).
 type LogSource interface {
@@ -92,11 +105,15 @@ type LogSource interface {
 }
 
 // NewService returns the jobs service. newID nil means NewID.
-func NewService(repo Repository, projects Projects, teams Teams, templates Templates, logs LogSource, wake Waker, clk clock.Clock, newID func() string) *Service {
+func NewService(repo Repository, projects Projects, teams Teams, templates Templates, logs LogSource, wake Waker, clk clock.Clock, newID func() string, opts ...Option) *Service {
 	if newID == nil {
 		newID = NewID
 	}
-	return &Service{repo: repo, projects: projects, teams: teams, templates: templates, logs: logs, wake: wake, clock: clk, newID: newID}
+	s := &Service{repo: repo, projects: projects, teams: teams, templates: templates, logs: logs, wake: wake, clock: clk, newID: newID}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 // NewID returns a random job id, job_ and 20 hex digits.
@@ -155,6 +172,15 @@ func (s *Service) Submit(ctx context.Context, p identity.Principal, req SubmitRe
 	now := s.clock.Now().UTC()
 	j.ID, j.CreatedBy, j.SubmittedAt, j.UpdatedAt, j.State, j.Version = s.newID(), p.Subject, now, now, StateQueued, 1
 	j.Reason = "waiting for the scheduler's next decision"
+	if s.budget != nil {
+		warning, err := s.budget(ctx, j.Team)
+		if err != nil {
+			return Job{}, err
+		}
+		if warning != "" {
+			j.Reason += "; " + warning
+		}
+	}
 	if j.Name == "" {
 		j.Name = prj.Name + "-" + strings.TrimPrefix(j.ID, "job_")[:8]
 	}
@@ -371,5 +397,20 @@ func (s *Service) Logs(ctx context.Context, p identity.Principal, id string, fol
 	if j.Attempt == 0 {
 		return fault.New(fault.ErrConflict, "job %s has not started yet, so it has no output: %s", id, j.Reason)
 	}
+	if !j.State.Holds() && s.archive != nil { // ended, or queued again: the attempts' output is archived
+		rc, err := s.archive.Open(ctx, id)
+		if err != nil {
+			return err
+		}
+		defer rc.Close()
+		_, err = io.Copy(w, rc)
+		return err
+	}
 	return s.logs.Logs(ctx, id, follow, w)
+}
+
+// WithLogArchive makes Logs read ended jobs' output from the archive.
+func (s *Service) WithLogArchive(a LogArchive) *Service {
+	s.archive = a
+	return s
 }

@@ -20,6 +20,17 @@
 //
 //	MLPORTAL_BOOTSTRAP_BENCH=1 go test -run TestBootstrapOnARealCluster -v ./internal/loadgen
 //
+// With -mode k8s-jobs it measures scheduling throughput on a cluster whose
+// nodes kwok simulates (see k8sjobs.go): mlportal's API, scheduler and
+// kubernetes executor against plain batch/v1 Jobs with ResourceQuota, on
+// the same nodes, in the same run.
+//
+//	go run ./internal/loadgen -mode k8s-jobs -bin ./bin/mlportal -kubeconfig FILE [-nodes 1000] [-jobs 10000] [-teams 10] [-concurrency 64]
+//
+// or, against the test environment's control plane:
+//
+//	MLPORTAL_KSCALE_NODES=1000 MLPORTAL_KSCALE_JOBS=10000 go test -run TestSchedulingThroughputOnARealCluster -v -timeout 60m ./internal/loadgen
+//
 // It only ever talks to 127.0.0.1 and to the server it started, and every
 // phase is bounded by -duration and -max-requests. It does not assert
 // targets: docs/benchmarks.md compares the numbers with them. The load
@@ -55,12 +66,23 @@ type options struct {
 	concurrent int
 	poll       time.Duration
 	kubeconfig string // the server's mlportal.kubernetes.kubeconfig; "" = local mode
+	// k8s-jobs mode
+	nodes, jobs, teams int
+	paths              []string
+	boundTimeout       time.Duration
+	extraConfig        string // appended to the server's mlportal: section
 }
 
 func main() {
 	var o options
 	var mix, backends string
-	flag.StringVar(&o.mode, "mode", "load", "load (teams API throughput) or bootstrap (ML project creation latency)")
+	var paths string
+	flag.StringVar(&o.mode, "mode", "load", "load (teams API throughput), bootstrap (ML project creation latency) or k8s-jobs (scheduling throughput on a cluster)")
+	flag.IntVar(&o.nodes, "nodes", 50, "k8s-jobs: kwok GPU nodes to create")
+	flag.IntVar(&o.jobs, "jobs", 300, "k8s-jobs: one-GPU jobs per path")
+	flag.IntVar(&o.teams, "teams", 10, "k8s-jobs: teams (mlportal) and namespaces (default path) the jobs are spread over")
+	flag.StringVar(&paths, "paths", "mlportal,default", "k8s-jobs: which paths to measure, in order")
+	flag.DurationVar(&o.boundTimeout, "bound-timeout", 30*time.Minute, "k8s-jobs: how long to wait for every pod to be bound")
 	flag.IntVar(&o.projects, "projects", 20, "bootstrap: projects created one after another")
 	flag.IntVar(&o.concurrent, "concurrent", 50, "bootstrap: projects created at once")
 	flag.DurationVar(&o.poll, "poll", 10*time.Millisecond, "bootstrap: how often a project is read until it has succeeded")
@@ -77,6 +99,7 @@ func main() {
 	flag.Parse()
 	o.postgresDSN = os.Getenv("MLPORTAL_TEST_POSTGRES_DSN")
 	o.mix = split(mix)
+	o.paths = split(paths)
 	o.backends = split(backends)
 	if len(o.backends) == 0 {
 		o.backends = []string{"sqlite"}
@@ -90,6 +113,13 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if o.mode == "k8s-jobs" {
+		if err := k8sJobsMain(ctx, o); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if o.mode == "bootstrap" {
 		if err := bootstrapMain(ctx, o); err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", err)
@@ -128,8 +158,21 @@ func (o options) validate() error {
 	if o.concurrency < 1 || o.concurrency > 1024 || o.maxRequests < 1 || o.seed < 0 || o.seed > 100_000 {
 		return fmt.Errorf("-concurrency must be 1..1024, -max-requests ≥ 1 and -seed 0..100000")
 	}
-	if o.mode != "load" && o.mode != "bootstrap" {
-		return fmt.Errorf("-mode: unknown mode %q (want load, bootstrap)", o.mode)
+	if o.mode != "load" && o.mode != "bootstrap" && o.mode != "k8s-jobs" {
+		return fmt.Errorf("-mode: unknown mode %q (want load, bootstrap, k8s-jobs)", o.mode)
+	}
+	if o.mode == "k8s-jobs" {
+		if o.kubeconfig == "" {
+			return fmt.Errorf("-mode k8s-jobs needs -kubeconfig of a cluster whose nodes kwok manages")
+		}
+		if o.nodes < 1 || o.nodes > 5000 || o.jobs < 1 || o.jobs > 100_000 || o.teams < 1 || o.teams > o.jobs || o.boundTimeout <= 0 {
+			return fmt.Errorf("-nodes must be 1..5000, -jobs 1..100000, -teams 1..jobs and -bound-timeout positive")
+		}
+		for _, p := range o.paths {
+			if p != "mlportal" && p != "default" {
+				return fmt.Errorf("-paths: unknown path %q (want mlportal, default)", p)
+			}
+		}
 	}
 	if o.projects < 0 || o.projects > 10_000 || o.concurrent < 0 || o.concurrent > 1000 || o.poll < time.Millisecond || o.poll > 10*time.Second {
 		return fmt.Errorf("-projects must be 0..10000, -concurrent 0..1000 and -poll in [1ms, 10s]")

@@ -59,7 +59,7 @@ func startServer(ctx context.Context, o options, backend string) (_ *server, err
 	if o.kubeconfig != "" {
 		db += fmt.Sprintf("  kubernetes:\n    kubeconfig: %q\n", o.kubeconfig)
 	}
-	if err := os.WriteFile(cfg, []byte("mlportal:\n"+db+"  log:\n    level: info\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("mlportal:\n"+db+o.extraConfig+"  log:\n    level: info\n"), 0o600); err != nil {
 		return s, err
 	}
 	logf, err := os.Create(s.logPath)

@@ -143,7 +143,7 @@ func checkHistory(t *testing.T, p *portal) {
 			t.Errorf("event actor %q does not name the token", e.Actor)
 		}
 	}
-	want := "[alias champion ->1 () stage  None->Staging (best rmse)]"
+	want := "[version-created  -> () alias champion ->1 () stage  None->Staging (best rmse)]"
 	if fmt.Sprint(got) != want {
 		t.Errorf("history = %v, want %s", got, want)
 	}

@@ -81,10 +81,18 @@ type EventKind string
 const (
 	EventStage EventKind = "stage"
 	EventAlias EventKind = "alias"
+	// EventVersionCreated and EventVersionDeleted record a version's
+	// registration and deletion (To and From are empty).
+	EventVersionCreated EventKind = "version-created"
+	EventVersionDeleted EventKind = "version-deleted"
+	// EventApproval records an approval decision: From and To are the
+	// approval statuses (pending, approved, rejected), Reason the comment.
+	EventApproval EventKind = "approval-changed"
 )
 
 // Event is one entry of a model's promotion history: a version's stage
-// transition, or an alias set, moved or deleted.
+// transition, an alias set, moved or deleted, a version registered or
+// deleted, or an approval decision.
 type Event struct {
 	ID      int64
 	Model   string

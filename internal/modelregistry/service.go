@@ -25,11 +25,13 @@ type Repository interface {
 	SetRegisteredModelTag(ctx context.Context, name string, t tracking.Tag, now int64) error
 	DeleteRegisteredModelTag(ctx context.Context, name, key string) error
 
-	// CreateModelVersion assigns the next version number.
-	CreateModelVersion(ctx context.Context, v ModelVersion) (ModelVersion, error)
+	// CreateModelVersion assigns the next version number and records ev
+	// (its Version filled with that number).
+	CreateModelVersion(ctx context.Context, v ModelVersion, ev Event) (ModelVersion, error)
 	GetModelVersion(ctx context.Context, name string, version int64) (ModelVersion, error)
 	UpdateModelVersion(ctx context.Context, name string, version int64, description string, now int64) error
-	DeleteModelVersion(ctx context.Context, name string, version int64) error
+	// DeleteModelVersion deletes a version and records ev.
+	DeleteModelVersion(ctx context.Context, name string, version int64, ev Event) error
 	// TransitionStage moves a version to a stage and records ev (its From
 	// filled with the old stage); archiveExisting archives the other
 	// versions in that stage, recording an event for each.
@@ -52,17 +54,36 @@ type Sources interface {
 	GetLoggedModel(ctx context.Context, id string) (tracking.LoggedModel, error)
 }
 
+// DatasetGate refuses a version trained on data that failed its quality
+// checks: CheckTrainingData returns a fault.ErrInvalid error naming the
+// datasets and the failed checks when the run's inputs include such data.
+type DatasetGate interface {
+	CheckTrainingData(ctx context.Context, runID string) error
+}
+
 // Service is the model registry with authorization.
 type Service struct {
 	repo    Repository
 	sources Sources
 	teams   tracking.Teams
 	clock   clock.Clock
+	gate    DatasetGate
 }
 
+// Option configures a Service.
+type Option func(*Service)
+
+// WithDatasetGate makes CreateModelVersion ask g about the source run's
+// training data before registering.
+func WithDatasetGate(g DatasetGate) Option { return func(s *Service) { s.gate = g } }
+
 // NewService returns the registry service.
-func NewService(repo Repository, sources Sources, teams tracking.Teams, clk clock.Clock) *Service {
-	return &Service{repo: repo, sources: sources, teams: teams, clock: clk}
+func NewService(repo Repository, sources Sources, teams tracking.Teams, clk clock.Clock, opts ...Option) *Service {
+	s := &Service{repo: repo, sources: sources, teams: teams, clock: clk}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
 }
 
 func (s *Service) now() int64 { return s.clock.Now().UnixMilli() }
@@ -315,10 +336,43 @@ func (s *Service) CreateModelVersion(ctx context.Context, p identity.Principal, 
 			return ModelVersion{}, err
 		}
 	}
+	if s.gate != nil {
+		if run := s.trainingRun(ctx, req); run != "" {
+			if err := s.gate.CheckTrainingData(ctx, run); err != nil {
+				return ModelVersion{}, err
+			}
+		}
+	}
 	now := s.now()
 	return s.repo.CreateModelVersion(ctx, ModelVersion{Name: m.Name, CreationTime: now, LastUpdatedTime: now, UserID: p.Subject,
 		CurrentStage: StageNone, Description: req.Description, Source: req.Source, StorageLocation: storage, RunID: req.RunID,
-		RunLink: req.RunLink, ModelID: req.ModelID, Status: StatusReady, Tags: req.Tags, Team: m.Team})
+		RunLink: req.RunLink, ModelID: req.ModelID, Status: StatusReady, Tags: req.Tags, Team: m.Team},
+		Event{Model: m.Name, Kind: EventVersionCreated, Actor: p.Actor(), Time: now, Reason: req.Description})
+}
+
+// trainingRun is the run that produced a version being registered: the
+// request's run id, the run of a runs:/ source, or the source run of a
+// logged model; "" when none is known.
+func (s *Service) trainingRun(ctx context.Context, req CreateVersionRequest) string {
+	if req.RunID != "" {
+		return req.RunID
+	}
+	if rest, ok := strings.CutPrefix(req.Source, "runs:/"); ok {
+		id, _, _ := strings.Cut(strings.TrimPrefix(rest, "/"), "/")
+		return id
+	}
+	id := req.ModelID
+	if rest, ok := strings.CutPrefix(req.Source, "models:/m-"); ok {
+		id, _, _ = strings.Cut("m-"+rest, "/")
+	}
+	if id == "" {
+		return ""
+	}
+	lm, err := s.sources.GetLoggedModel(ctx, id)
+	if err != nil {
+		return ""
+	}
+	return lm.SourceRunID
 }
 
 // resolve turns a version source into the artifact URI it names.
@@ -406,7 +460,8 @@ func (s *Service) DeleteModelVersion(ctx context.Context, p identity.Principal, 
 	if err != nil {
 		return err
 	}
-	return s.repo.DeleteModelVersion(ctx, name, mv.Version)
+	return s.repo.DeleteModelVersion(ctx, name, mv.Version,
+		Event{Model: name, Kind: EventVersionDeleted, Version: mv.Version, Actor: p.Actor(), Time: s.now()})
 }
 
 // TransitionStage moves a version to a stage and records who, when and why.
@@ -542,9 +597,9 @@ func (s *Service) GetVersionByAlias(ctx context.Context, p identity.Principal, n
 	return s.repo.GetVersionByAlias(ctx, name, alias)
 }
 
-// History returns a model's stage and alias events, oldest first, after
-// the event id afterID, at most limit of them. This is what the portal's
-// /api/v1/models pages will expose.
+// History returns a model's events (stages, aliases, versions registered
+// and deleted, approvals), oldest first, after the event id afterID, at
+// most limit of them; /api/v1/models/{model}/history serves them.
 func (s *Service) History(ctx context.Context, p identity.Principal, name string, afterID int64, limit int) ([]Event, error) {
 	if _, err := s.GetRegisteredModel(ctx, p, name); err != nil {
 		return nil, err

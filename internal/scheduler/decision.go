@@ -101,6 +101,12 @@ type Pending struct {
 	// (the controller passes them back as Job.NominatedNodes).
 	Victims []string
 	Nodes   []string
+	// Deferred: the job could preempt but waits, since running jobs are
+	// estimated to make room within Policy.PreemptWait.
+	Deferred bool
+	// Reserving: the job has waited Policy.ReserveAfter and the nodes that
+	// free up first are held for it.
+	Reserving bool
 	// ReservedFor is the job holding the free capacity (ReasonReserved).
 	ReservedFor string
 	// FitsAt is when the job is estimated to fit, from running jobs'

@@ -10,7 +10,6 @@ import (
 
 // decide turns the scratch state into a Decision.
 func (s *state) decide() Decision {
-	s.frozen = make([][]endGPUs, len(s.nodes))
 	d := Decision{Admit: make([]Admission, 0, len(s.admitted)), Preempt: s.preempts}
 	for _, ji := range s.admitted {
 		j := &s.jobs[ji]
@@ -35,7 +34,7 @@ func (s *state) decide() Decision {
 func (s *state) pending(ji int32) Pending {
 	j := &s.jobs[ji]
 	r := &s.results[ji]
-	p := Pending{JobID: j.ID, Team: j.Team, Reason: r.reason, Detail: r.detail, GPUType: j.GPUType,
+	p := Pending{JobID: j.ID, Team: j.Team, Reason: r.reason, Detail: r.detail, GPUType: j.GPUType, Deferred: r.deferred, Reserving: r.reserving,
 		PerReplica: j.GPUs, Replicas: j.ReplicaCount(), Victims: r.victims, Since: j.SubmittedAt, Now: s.snap.Now}
 	if r.preempting {
 		for _, k := range r.nodes {
@@ -94,30 +93,44 @@ func (s *state) pending(ji int32) Pending {
 }
 
 type fitsKey struct {
-	shapeKey
-	replicas int32
+	typ, gpus, replicas int32
+	preemptible         bool
 }
 
-// fitsAt estimates when job ji's replicas fit, from running jobs' estimated
-// ends; memoised per job shape.
+// fitsAt estimates when job ji's replicas fit, from running jobs'
+// estimated ends (zero: unknown).
 func (s *state) fitsAt(ji int32) time.Time {
-	j := &s.jobs[ji]
-	key := fitsKey{s.shape(ji), int32(j.ReplicaCount())}
-	plain := len(j.NodeSelector) == 0 && len(j.Tolerations) == 0
-	if s.fitsAtMemo == nil {
-		s.fitsAtMemo = map[fitsKey]int64{}
-	}
-	at, ok := s.fitsAtMemo[key]
-	if !ok || !plain {
-		at = s.earliest(ji, false)
-		if plain {
-			s.fitsAtMemo[key] = at
-		}
-	}
+	at := s.fitsAtNanos(ji)
 	if at <= 0 {
 		return time.Time{}
 	}
 	return time.Unix(0, at).UTC()
+}
+
+type cachedAt struct {
+	ver int32
+	at  int64
+}
+
+// fitsAtNanos estimates when job ji's GPUs are free (earliest by GPU type,
+// count and pool), cached per such shape until the capacity of the GPU
+// type changes hands.
+func (s *state) fitsAtNanos(ji int32) int64 {
+	j := &s.jobs[ji]
+	if s.jobType[ji] < 0 {
+		return s.earliest(ji, false, true)
+	}
+	key := fitsKey{s.jobType[ji], int32(j.GPUs), int32(j.ReplicaCount()), j.IsPreemptible()}
+	ver := s.capVer[s.jobType[ji]]
+	if c, ok := s.fitsCache[key]; ok && c.ver == ver {
+		return c.at
+	}
+	if s.fitsCache == nil {
+		s.fitsCache = map[fitsKey]cachedAt{}
+	}
+	at := s.earliest(ji, false, true)
+	s.fitsCache[key] = cachedAt{ver, at}
+	return at
 }
 
 // teamFreesAt estimates when team ti's running jobs of type t have released
@@ -213,9 +226,12 @@ func (p Pending) Explain() string {
 			return "no node has the CPU and memory this job asks for free; it starts when running jobs end"
 		}
 		fmt.Fprintf(&b, "team %s uses %d/%d nominal %s", p.Team, p.TeamUsed, p.TeamNominal, gpus)
-		if p.TeamUsed+need <= p.TeamNominal {
+		switch {
+		case p.Deferred:
+			fmt.Fprintf(&b, "; only %d are free, and rather than stop other work it waits for running jobs that are estimated to make room soon", p.Free)
+		case p.TeamUsed+need <= p.TeamNominal:
 			fmt.Fprintf(&b, ", so this job's %d are within its quota, but only %d are free and no borrowed or preemptible work can be stopped for it", need, p.Free)
-		} else {
+		default:
 			fmt.Fprintf(&b, " and no idle GPUs can be borrowed (%d free, this job needs %d)", p.Free, need)
 		}
 	default:
@@ -226,6 +242,9 @@ func (p Pending) Explain() string {
 	}
 	if !p.FitsAt.IsZero() {
 		fmt.Fprintf(&b, "; a job of this size would fit when running jobs end as estimated, %s", when(p.FitsAt, p.Now))
+	}
+	if p.Reserving {
+		b.WriteString("; the nodes that free up first are held for it, so later jobs cannot overtake it")
 	}
 	return b.String()
 }

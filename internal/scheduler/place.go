@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
 )
@@ -78,8 +77,10 @@ func (s *state) unplaceable(ji int32) string {
 	key := s.shape(ji)
 	plain := len(j.NodeSelector) == 0 && len(j.Tolerations) == 0
 	if plain {
-		if d, ok := s.shapeMemo[key]; ok {
-			return d
+		for i := range s.shapeMemo { // few shapes: a scan beats hashing
+			if s.shapeMemo[i].key == key {
+				return s.shapeMemo[i].detail
+			}
 		}
 	}
 	lo, hi := s.typeRange(ji)
@@ -96,11 +97,8 @@ func (s *state) unplaceable(ji int32) string {
 	if !found {
 		d = s.whyUnplaceable(j, lo, hi)
 	}
-	if plain {
-		if s.shapeMemo == nil {
-			s.shapeMemo = map[shapeKey]string{}
-		}
-		s.shapeMemo[key] = d
+	if plain && len(s.shapeMemo) < 256 {
+		s.shapeMemo = append(s.shapeMemo, shapeDetail{key, d})
 	}
 	return d
 }
@@ -109,6 +107,11 @@ func (s *state) unplaceable(ji int32) string {
 func (s *state) shape(ji int32) shapeKey {
 	j := &s.jobs[ji]
 	return shapeKey{typ: s.jobType[ji], gpus: int32(j.GPUs), cpu: j.CPUMillis, mem: j.MemoryBytes, gpuMem: j.GPUMemoryBytes, preemptible: j.IsPreemptible()}
+}
+
+type shapeDetail struct {
+	key    shapeKey
+	detail string
 }
 
 type shapeKey struct {
@@ -277,6 +280,7 @@ func (s *state) admit(ji int32, preempting bool) {
 	for _, k := range a.nodes {
 		ns := &s.nodes[k]
 		ns.allocs = append(ns.allocs, idx)
+		ns.endsOK = false
 		ns.lastEnd = max(ns.lastEnd, a.end)
 		if ns.resFor == ji {
 			ns.resFor, ns.resUntil, ns.resNeed = -1, 0, 0
@@ -284,6 +288,9 @@ func (s *state) admit(ji int32, preempting bool) {
 	}
 	ts := &s.teams[ti]
 	wasBorrowing := a.typ >= 0 && ts.used[a.typ] > ts.nominal[a.typ]
+	if a.typ >= 0 {
+		s.capVer[a.typ]++
+	}
 	s.allocs = append(s.allocs, a)
 	s.charge(&s.allocs[idx], 1)
 	ts.share = s.dominantShare(ts)
@@ -299,116 +306,4 @@ func (s *state) admit(ji int32, preempting bool) {
 	if a.typ >= 0 && !wasBorrowing && ts.used[a.typ] > ts.nominal[a.typ] {
 		s.gen[a.typ]++
 	}
-}
-
-// freeAt is when node k is estimated to have g GPUs free, from the
-// estimated ends of its live allocations; -1 if never.
-func (s *state) freeAt(k int32, g int32) int64 {
-	ns := &s.nodes[k]
-	free := ns.free
-	if free >= g {
-		return s.now
-	}
-	var ends []endGPUs
-	if s.frozen != nil { // deciding: nothing changes any more, so cache
-		if s.frozen[k] == nil {
-			s.frozen[k] = s.nodeEnds(k, nil)
-		}
-		ends = s.frozen[k]
-	} else {
-		ends = s.nodeEnds(k, s.ends[:0])
-		s.ends = ends
-	}
-	for _, e := range ends {
-		free += e.gpus
-		if free >= g {
-			return e.end
-		}
-	}
-	return -1
-}
-
-// nodeEnds appends the estimated ends of node k's live allocations, in
-// order, with the GPUs each frees there.
-func (s *state) nodeEnds(k int32, ends []endGPUs) []endGPUs {
-	ns := &s.nodes[k]
-	for _, ai := range ns.allocs {
-		a := &s.allocs[ai]
-		if a.gone || a.typ != ns.typ {
-			continue
-		}
-		n := int32(0)
-		for _, x := range a.nodes {
-			if x == k {
-				n++
-			}
-		}
-		ends = append(ends, endGPUs{a.end, n * a.gpus})
-	}
-	slices.SortFunc(ends, func(a, b endGPUs) int { return cmp.Compare(a.end, b.end) })
-	if ends == nil {
-		ends = []endGPUs{}
-	}
-	return ends
-}
-
-type endGPUs struct {
-	end  int64
-	gpus int32
-}
-
-type timedNode struct {
-	at int64
-	k  int32
-}
-
-// earliest finds the replicas' nodes that free up first for job ji (one
-// replica per node) and when the last of them does; -1 if never. The nodes
-// are left in s.buf. With skipReserved, nodes held for other jobs do not
-// count.
-func (s *state) earliest(ji int32, skipReserved bool) int64 {
-	j := &s.jobs[ji]
-	g := int32(j.GPUs)
-	cands := s.cands[:0]
-	lo, hi := s.typeRange(ji)
-	for t := lo; t < hi; t++ {
-		for _, k := range s.byType[t] {
-			if !s.staticFits(j, k) || (skipReserved && s.nodes[k].resFor >= 0 && s.nodes[k].resFor != ji) {
-				continue
-			}
-			if at := s.freeAt(k, g); at >= 0 {
-				cands = append(cands, timedNode{at, k})
-			}
-		}
-	}
-	s.cands = cands
-	r := j.ReplicaCount()
-	if len(cands) < r {
-		return -1
-	}
-	slices.SortFunc(cands, func(a, b timedNode) int {
-		return cmp.Or(cmp.Compare(a.at, b.at), cmp.Compare(a.k, b.k))
-	})
-	s.buf = s.buf[:0]
-	for _, c := range cands[:r] {
-		s.buf = append(s.buf, c.k)
-	}
-	return cands[r-1].at
-}
-
-// reserve holds the nodes that free up first for a job that has waited
-// ReserveAfter, so that smaller jobs cannot keep taking them (EASY
-// backfilling: others may use them only if they end before it can start).
-func (s *state) reserve(ji int32) {
-	at := s.earliest(ji, true)
-	if at < 0 {
-		return
-	}
-	j := &s.jobs[ji]
-	for _, k := range s.buf {
-		ns := &s.nodes[k]
-		ns.resFor, ns.resUntil, ns.resNeed = ji, at, int32(j.GPUs)
-	}
-	s.results[ji].reserving = true
-	s.reservations++
 }

@@ -113,6 +113,12 @@ func (s *state) preempt(ti, ji int32, within bool) bool {
 	if !s.enough(ti, ji, within) {
 		return fail()
 	}
+	if s.pol.PreemptWait > 0 && j.Priority < PriorityInteractive {
+		if at := s.fitsAtNanos(ji); at >= 0 && at-s.now <= int64(s.pol.PreemptWait) {
+			s.results[ji].deferred = true // room is about to free up: cheaper to wait
+			return false
+		}
+	}
 
 	if s.removed == nil {
 		s.removed = make([]int32, len(s.teams))
@@ -182,6 +188,12 @@ func (s *state) release(ai int32, sign int32) {
 		s.take(k, g, a.job.CPUMillis, a.job.MemoryBytes, sign)
 	}
 	a.gone = sign < 0
+	for _, k := range a.nodes {
+		s.nodes[k].endsOK = false
+	}
+	if a.typ >= 0 {
+		s.capVer[a.typ]++
+	}
 	s.charge(a, sign)
 	s.candidate(a, sign)
 	ts := &s.teams[a.team]

@@ -15,15 +15,15 @@ import (
 //     pool, teams with their quotas, running allocations and their usage.
 //  2. Queue each team's valid pending jobs: priority class first, then (with
 //     ShortestFirst) shortest estimate among jobs not yet waiting
-//     ReserveAfter, then submission time.
+//     AgeAfter, then submission time.
 //  3. Serve the teams' queue heads from a heap: jobs that stay within their
 //     team's nominal quota first (by priority, then submission), then
 //     borrowers by weighted dominant-resource share (with FairSharing), then
 //     priority, then submission.
 //  4. For each job: check quota and borrowing limit; place all replicas by
 //     best fit or none; else preempt borrowed or preemptible work it is
-//     entitled to; else, if it has waited ReserveAfter, reserve the nodes
-//     that free up first.
+//     entitled to; else, if it is large and has waited ReserveAfter, reserve
+//     the nodes that free up first.
 //  5. Explain every job left pending and report each team's usage.
 //
 // The snapshot is not modified; the same snapshot and policy always give the
@@ -47,12 +47,17 @@ func (s *state) queue() {
 	for i := range s.jobs {
 		bySubmit[i] = submitKey{nanos(s.jobs[i].SubmittedAt), int32(i)}
 	}
-	slices.SortFunc(bySubmit, func(a, b submitKey) int {
+	bySubmission := func(a, b submitKey) int {
 		if a.at != b.at {
 			return cmp.Compare(a.at, b.at)
 		}
 		return cmp.Or(strings.Compare(s.jobs[a.i].ID, s.jobs[b.i].ID), cmp.Compare(a.i, b.i))
-	})
+	}
+	// A controller that reads pending jobs in submission order (ORDER BY
+	// submitted_at, id) saves this sort.
+	if !slices.IsSortedFunc(bySubmit, bySubmission) {
+		slices.SortFunc(bySubmit, bySubmission)
+	}
 	seen := make(map[string]struct{}, n+len(s.allocs))
 	for i := range s.allocs {
 		seen[s.allocs[i].job.ID] = struct{}{}
@@ -85,7 +90,7 @@ func (s *state) queue() {
 		counts[s.jobTeam[i]]++
 	}
 	// Each team's queue sorts on one packed key: class (high first), jobs
-	// waiting past ReserveAfter first, shortest estimate, submission rank.
+	// waiting past AgeAfter first, shortest estimate, submission rank.
 	for t := range s.teams {
 		s.teams[t].queue = make([]int32, 0, counts[t])
 	}
@@ -138,7 +143,7 @@ func (s *state) queueKey(i int32, rank int) uint64 {
 	j := &s.jobs[i]
 	key := uint64(s.jobTeam[i]) & (1<<teamBits - 1)
 	key = key<<2 | uint64(PriorityInteractive-j.Priority)
-	aged := !s.pol.ShortestFirst || (s.pol.ReserveAfter > 0 && s.now-nanos(j.SubmittedAt) >= int64(s.pol.ReserveAfter))
+	aged := !s.pol.ShortestFirst || (s.pol.AgeAfter > 0 && s.now-nanos(j.SubmittedAt) >= int64(s.pol.AgeAfter))
 	est := uint64(0)
 	if !aged {
 		est = 1<<estBits - 1
@@ -153,6 +158,14 @@ func (s *state) queueKey(i int32, rank int) uint64 {
 	key = key<<1 | agedBit
 	key = key<<estBits | est
 	return key<<rankBits | uint64(rank)&rankMask
+}
+
+// large jobs are the ones small jobs can starve: more than half of the
+// biggest node of their type per replica, or several replicas. Only they
+// get reservations.
+func (s *state) large(ji int32) bool {
+	j := &s.jobs[ji]
+	return j.ReplicaCount() > 1 || 2*int64(j.GPUs) > s.maxNodeGPU[s.jobType[ji]]
 }
 
 // validate says what is wrong with a job, or "".
@@ -217,106 +230,6 @@ func (s *state) serve() {
 	}
 }
 
-// setKey computes the heap key of a team's head job.
-func (s *state) setKey(ti int32) {
-	ts := &s.teams[ti]
-	ji := ts.queue[ts.head]
-	j := &s.jobs[ji]
-	ts.hkClass = 0
-	if t := s.jobType[ji]; t >= 0 && j.GPUs > 0 && ts.used[t]+int32(j.TotalGPUs()) > ts.nominal[t] {
-		ts.hkClass = 1
-	}
-	ts.hkPrio = int8(j.Priority)
-	ts.hkShare = 0
-	if ts.hkClass == 1 && s.pol.FairSharing {
-		ts.hkShare = ts.share
-	}
-	ts.hkOrder = s.order[ji]
-}
-
-func (s *state) less(a, b int32) bool {
-	x, y := &s.teams[a], &s.teams[b]
-	if x.hkClass != y.hkClass {
-		return x.hkClass < y.hkClass
-	}
-	if x.hkShare != y.hkShare {
-		return x.hkShare < y.hkShare
-	}
-	if x.hkPrio != y.hkPrio {
-		return x.hkPrio > y.hkPrio
-	}
-	if x.hkOrder != y.hkOrder {
-		return x.hkOrder < y.hkOrder
-	}
-	return a < b
-}
-
-func (s *state) push(ti int32) {
-	s.teams[ti].hpos = int32(len(s.heap))
-	s.heap = append(s.heap, ti)
-	s.up(len(s.heap) - 1)
-}
-
-func (s *state) pop() int32 {
-	top := s.heap[0]
-	last := len(s.heap) - 1
-	s.swap(0, last)
-	s.heap = s.heap[:last]
-	s.teams[top].hpos = -1
-	if last > 0 {
-		s.down(0)
-	}
-	return top
-}
-
-// fix restores the heap after a team's key changed (its usage dropped
-// because jobs of it were preempted).
-func (s *state) fix(ti int32) {
-	p := s.teams[ti].hpos
-	if p < 0 {
-		return
-	}
-	s.setKey(ti)
-	s.up(int(p))
-	s.down(int(s.teams[ti].hpos))
-}
-
-func (s *state) swap(i, j int) {
-	s.heap[i], s.heap[j] = s.heap[j], s.heap[i]
-	s.teams[s.heap[i]].hpos = int32(i)
-	s.teams[s.heap[j]].hpos = int32(j)
-}
-
-func (s *state) up(i int) {
-	for i > 0 {
-		p := (i - 1) / 2
-		if !s.less(s.heap[i], s.heap[p]) {
-			return
-		}
-		s.swap(i, p)
-		i = p
-	}
-}
-
-func (s *state) down(i int) {
-	n := len(s.heap)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		m := l
-		if r := l + 1; r < n && s.less(s.heap[r], s.heap[l]) {
-			m = r
-		}
-		if !s.less(s.heap[m], s.heap[i]) {
-			return
-		}
-		s.swap(i, m)
-		i = m
-	}
-}
-
 // try decides one job: quota, placement, preemption, reservation.
 func (s *state) try(ti, ji int32) {
 	j := &s.jobs[ji]
@@ -357,7 +270,7 @@ func (s *state) try(ti, ji int32) {
 		return
 	}
 	if s.pol.ReserveAfter > 0 && s.reservations < s.pol.MaxReservations && j.GPUs > 0 &&
-		s.now-nanos(j.SubmittedAt) >= int64(s.pol.ReserveAfter) {
+		s.now-nanos(j.SubmittedAt) >= int64(s.pol.ReserveAfter) && s.large(ji) {
 		s.reserve(ji)
 	}
 }

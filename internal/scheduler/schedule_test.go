@@ -143,9 +143,9 @@ func TestFairness(t *testing.T) {
 			snap: scheduler.Snapshot{Nodes: nodes("n", 1, 4, "a100", od), Teams: teams,
 				Pending: []scheduler.Job{job("long", "a").gpus(4).est(10 * time.Hour).obj(), job("short", "a").gpus(4).est(time.Hour).at(time.Minute).obj()}},
 			admit: []string{"short"}},
-		{name: "a job waiting past ReserveAfter keeps its place",
-			snap: scheduler.Snapshot{Nodes: nodes("n", 1, 4, "a100", od), Teams: teams, Now: t0.Add(2 * time.Hour),
-				Pending: []scheduler.Job{job("long", "a").gpus(4).est(10 * time.Hour).obj(), job("short", "a").gpus(4).est(time.Hour).at(90 * time.Minute).obj()}},
+		{name: "a job waiting past AgeAfter keeps its place",
+			snap: scheduler.Snapshot{Nodes: nodes("n", 1, 4, "a100", od), Teams: teams, Now: t0.Add(7 * time.Hour),
+				Pending: []scheduler.Job{job("long", "a").gpus(4).est(10 * time.Hour).obj(), job("short", "a").gpus(4).est(time.Hour).at(390 * time.Minute).obj()}},
 			admit: []string{"long"}},
 	})
 }
@@ -155,9 +155,11 @@ func TestBorrowAndReclaim(t *testing.T) {
 	ab := func(limit int) []scheduler.Team { return []scheduler.Team{team("a", 8, limit), team("b", 8, limit)} }
 	three := []scheduler.Job{job("a1", "a").gpus(4).obj(), job("a2", "a").gpus(4).at(time.Minute).obj(), job("a3", "a").gpus(4).at(2 * time.Minute).obj()}
 	full := []scheduler.Allocation{
-		job("a1", "a").gpus(4).on(-4*time.Hour, "n-0"), job("a2", "a").gpus(4).on(-3*time.Hour, "n-0"),
-		job("a3", "a").gpus(4).on(-2*time.Hour, "n-1"), job("a4", "a").gpus(4).on(-time.Hour, "n-1"),
+		job("a1", "a").gpus(4).est(10*time.Hour).on(-4*time.Hour, "n-0"), job("a2", "a").gpus(4).est(10*time.Hour).on(-3*time.Hour, "n-0"),
+		job("a3", "a").gpus(4).est(10*time.Hour).on(-2*time.Hour, "n-1"), job("a4", "a").gpus(4).est(10*time.Hour).on(-time.Hour, "n-1"),
 	}
+	endingSoon := slices.Clone(full)
+	endingSoon[0].Job.EstimatedDuration = 4*time.Hour + 10*time.Minute
 	stopping := slices.Clone(full)
 	stopping[3].Terminating, stopping[3].PreemptedFor = true, "b1"
 	runPolicyTable(t, []policyCase{
@@ -194,6 +196,13 @@ func TestBorrowAndReclaim(t *testing.T) {
 					t.Errorf("preemption: %+v", p)
 				}
 			}},
+		{name: "no preemption when room frees within PreemptWait",
+			snap:    scheduler.Snapshot{Nodes: cluster, Teams: ab(unl), Running: endingSoon, Pending: []scheduler.Job{job("b1", "b").gpus(4).obj()}},
+			reasons: map[string]scheduler.Reason{"b1": scheduler.ReasonNoCapacity},
+			explain: map[string][]string{"b1": {"rather than stop other work it waits", "in 10m"}}},
+		{name: "interactive jobs preempt anyway",
+			snap:    scheduler.Snapshot{Nodes: cluster, Teams: ab(unl), Running: endingSoon, Pending: []scheduler.Job{job("b1", "b").gpus(4).prio(scheduler.PriorityInteractive).obj()}},
+			preempt: map[string]string{"a4": "b1"}},
 		{name: "reclaim a whole node from the cheapest borrowed pair",
 			snap:    scheduler.Snapshot{Nodes: cluster, Teams: ab(unl), Running: full, Pending: []scheduler.Job{job("b1", "b").gpus(8).obj()}},
 			preempt: map[string]string{"a3": "b1", "a4": "b1"}},
@@ -379,7 +388,7 @@ func TestReservation(t *testing.T) {
 	cluster := nodes("n", 2, 8, "a100", od)
 	teams := []scheduler.Team{team("a", 32, 0)}
 	running := []scheduler.Allocation{job("r0", "a").gpus(4).est(time.Hour).on(0, "n-0"), job("r1", "a").gpus(8).est(3*time.Hour).on(0, "n-1")}
-	big := job("big", "a").gpus(8).at(-2 * time.Hour).obj()
+	big := job("big", "a").gpus(8).at(-7 * time.Hour).obj()
 	long := job("long", "a").gpus(4).est(5 * time.Hour).at(-10 * time.Minute).obj()
 	short := job("short", "a").gpus(4).est(30 * time.Minute).at(-5 * time.Minute).obj()
 	runPolicyTable(t, []policyCase{
@@ -388,7 +397,7 @@ func TestReservation(t *testing.T) {
 			reasons: map[string]scheduler.Reason{"big": scheduler.ReasonNoCapacity, "long": scheduler.ReasonReserved},
 			explain: map[string][]string{
 				"long": {"held for job big"},
-				"big":  {"a job of this size would fit when running jobs end as estimated, at 10:00 UTC (in 1h)"}}},
+				"big":  {"a job of this size would fit when running jobs end as estimated, at 10:00 UTC (in 1h)", "held for it"}}},
 		{name: "a short job backfills them",
 			snap:  scheduler.Snapshot{Nodes: cluster, Teams: teams, Running: running, Pending: []scheduler.Job{big, long, short}},
 			admit: []string{"short"}, nodes: map[string][]string{"short": {"n-0"}}},

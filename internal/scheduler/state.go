@@ -27,6 +27,9 @@ type nodeState struct {
 	// call, not stopping): all of them, and the preemptible ones per class.
 	cand    int32
 	candPre [4]int32
+	// ends caches the estimated ends of the node's allocations (nodeEnds).
+	ends   []endGPUs
+	endsOK bool
 	// lastEnd is the latest estimated end of the node's live allocations.
 	lastEnd int64
 	// A reservation: until resUntil the node keeps resNeed GPUs for job resFor.
@@ -83,6 +86,7 @@ type jobResult struct {
 	reservedFor int32 // the job whose reservation kept this one off free nodes
 	reserving   bool  // this job holds a reservation
 	borrowed    int32
+	deferred    bool // could preempt, but room frees within PreemptWait
 	victims     []string
 	nodes       []int32
 }
@@ -128,14 +132,16 @@ type state struct {
 	preemptMemo  map[memoKey]memoVal
 	reservations int
 
-	heap       []int32
-	admitted   []int32
-	preempts   []Preemption
-	blocked    int32
-	shapeMemo  map[shapeKey]string
-	teamEnds   [][]endGPUs
-	frozen     [][]endGPUs // per node, once deciding
-	fitsAtMemo map[fitsKey]int64
+	heap      []int32
+	admitted  []int32
+	preempts  []Preemption
+	blocked   int32
+	shapeMemo []shapeDetail
+	teamEnds  [][]endGPUs
+	// capVer bumps whenever a GPU type's capacity changes hands; it keys
+	// the cache of estimated fit times.
+	capVer    []int32
+	fitsCache map[fitsKey]cachedAt
 
 	// reusable buffers
 	buf          []int32
@@ -159,17 +165,6 @@ type memoVal struct {
 	gen      int32
 	gpus     int32
 	replicas int32
-}
-
-func (s *state) bucketKey(t int32, pool int8, free int32) int {
-	return (int(t)*2+int(pool))*int(s.maxGPUs+1) + int(free)
-}
-
-func poolIndex(p Pool) int8 {
-	if p == PoolSpot {
-		return 1
-	}
-	return 0
 }
 
 func nanos(t time.Time) int64 {
@@ -322,6 +317,7 @@ func newState(snap *Snapshot, pol Policy) *state {
 	}
 	s.preemptMemo = map[memoKey]memoVal{}
 	s.gen = make([]int32, nt)
+	s.capVer = make([]int32, nt)
 	return s
 }
 
@@ -368,114 +364,5 @@ func (s *state) addRunning(a *Allocation) {
 	s.candidate(&s.allocs[idx], 1)
 	if a.Terminating && a.PreemptedFor != "" {
 		s.preemptingFor[a.PreemptedFor] = append(s.preemptingFor[a.PreemptedFor], j.ID)
-	}
-}
-
-// candidate adds (sign 1) or removes (sign -1) a running allocation from its
-// nodes' preemption candidates.
-func (s *state) candidate(a *allocState, sign int32) {
-	if a.terminating || a.pending >= 0 || a.typ < 0 {
-		return
-	}
-	for _, k := range a.nodes {
-		ns := &s.nodes[k]
-		if ns.typ != a.typ {
-			continue
-		}
-		ns.cand += sign * a.gpus
-		if a.job.IsPreemptible() {
-			ns.candPre[a.job.Priority&3] += sign * a.gpus
-		}
-	}
-}
-
-// estimatedEnd is start + estimate, never before now.
-func (s *state) estimatedEnd(start int64, est time.Duration) int64 {
-	if est <= 0 {
-		est = unknownDuration
-	}
-	return max(start+int64(est), s.now)
-}
-
-// charge adds (sign 1) or removes (sign -1) an allocation's use from its
-// team's counters.
-func (s *state) charge(a *allocState, sign int32) {
-	ts := &s.teams[a.team]
-	n := int32(len(a.nodes))
-	if a.typ >= 0 {
-		g := sign * a.gpus * n
-		ts.used[a.typ] += g
-		if !a.terminating {
-			ts.liveUsed[a.typ] += g
-			if a.job.IsPreemptible() {
-				ts.candidate[a.typ][a.job.Priority&3] += g
-			}
-		}
-	}
-	ts.usedCPU += int64(sign) * a.job.CPUMillis * int64(n)
-	ts.usedMem += int64(sign) * a.job.MemoryBytes * int64(n)
-}
-
-// dominantShare is the team's largest share of any resource (each GPU type,
-// CPU, memory) divided by its weight.
-func (s *state) dominantShare(ts *teamState) float64 {
-	var d float64
-	for t, u := range ts.used {
-		if s.capGPU[t] > 0 {
-			d = max(d, float64(u)/float64(s.capGPU[t]))
-		}
-	}
-	if s.capCPU > 0 {
-		d = max(d, float64(ts.usedCPU)/float64(s.capCPU))
-	}
-	if s.capMem > 0 {
-		d = max(d, float64(ts.usedMem)/float64(s.capMem))
-	}
-	return d / ts.weight
-}
-
-// link appends a schedulable node to the tail of its bucket.
-func (s *state) link(k int32) {
-	ns := &s.nodes[k]
-	b := s.bucketKey(ns.typ, ns.pool, max(ns.free, 0))
-	ns.prev, ns.next = s.bTail[b], -1
-	if s.bTail[b] >= 0 {
-		s.nodes[s.bTail[b]].next = k
-	} else {
-		s.bHead[b] = k
-	}
-	s.bTail[b] = k
-}
-
-func (s *state) unlink(k int32) {
-	ns := &s.nodes[k]
-	b := s.bucketKey(ns.typ, ns.pool, max(ns.free, 0))
-	if ns.prev >= 0 {
-		s.nodes[ns.prev].next = ns.next
-	} else {
-		s.bHead[b] = ns.next
-	}
-	if ns.next >= 0 {
-		s.nodes[ns.next].prev = ns.prev
-	} else {
-		s.bTail[b] = ns.prev
-	}
-	ns.prev, ns.next = -1, -1
-}
-
-// take moves gpus, cpu and memory of one replica onto (sign 1) or off
-// (sign -1) node k, keeping buckets and per-type free counts right.
-func (s *state) take(k int32, gpus int32, cpu, mem int64, sign int32) {
-	ns := &s.nodes[k]
-	listed := ns.typ >= 0 && !ns.node.Unschedulable
-	if listed {
-		s.unlink(k)
-		s.freeGPU[2*ns.typ+int32(ns.pool)] -= sign * gpus
-	}
-	ns.free -= sign * gpus
-	ns.freeCPU -= int64(sign) * cpu
-	ns.freeMem -= int64(sign) * mem
-	if listed {
-		s.link(k)
 	}
 }

@@ -174,6 +174,8 @@ type Allocation struct {
 }
 
 // Snapshot is everything Schedule looks at. Schedule never modifies it.
+// The order of its slices does not change the decision, but Pending in
+// submission order (SubmittedAt, then ID) saves a sort.
 type Snapshot struct {
 	Now     time.Time
 	Nodes   []Node
@@ -197,16 +199,23 @@ type Policy struct {
 	// NonPreemptibleOnSpot lets jobs that are not preemptible run on spot
 	// nodes (after on-demand ones).
 	NonPreemptibleOnSpot bool
-	// ReserveAfter: a job that could not start for this long holds the nodes
-	// that free up first; other jobs use them only if they are estimated to
-	// end before it can start (backfill). 0 never reserves.
+	// ReserveAfter: a large job (a gang, or more than half a node per
+	// replica) that could not start for this long holds the nodes that free
+	// up first; other jobs use them only if they are estimated to end before
+	// it can start (backfill). 0 never reserves.
 	ReserveAfter time.Duration
 	// MaxReservations per cycle (0: 1 when ReserveAfter is set).
 	MaxReservations int
 	// ShortestFirst orders a team's jobs of the same priority class by
-	// estimated duration (unknown last) once they have waited less than
-	// ReserveAfter; older jobs keep their submission order.
+	// estimated duration (unknown last) while they have waited less than
+	// AgeAfter; jobs that waited longer go first, by submission, so long
+	// jobs do not starve.
 	ShortestFirst bool
+	AgeAfter      time.Duration
+	// PreemptWait: a job below the interactive class that running jobs'
+	// estimated ends will make room for within this long waits for them
+	// instead of preempting (0: always preempt when entitled).
+	PreemptWait time.Duration
 	// GracePeriod is copied into every Preemption for the executor.
 	GracePeriod time.Duration
 	// PackingCandidates is how many fitting nodes of the best-fitting size
@@ -214,16 +223,22 @@ type Policy struct {
 	PackingCandidates int
 }
 
-// DefaultPolicy is mlportal's scheduler: borrowing, reclaim and preemption,
-// weighted fair share, reservations for jobs waiting over an hour.
+// DefaultPolicy is mlportal's scheduler: borrowing, reclaim and
+// preemption, weighted fair share among borrowers, shortest estimate first
+// inside a team and class until a job has waited six hours, reservations
+// for large jobs waiting six hours, and no preemption when running jobs are
+// estimated to make room within 30 minutes (interactive jobs excepted).
+// The values were chosen by replaying synthetic traces (docs/scheduler.md).
 func DefaultPolicy() Policy {
 	return Policy{
 		Borrowing:         true,
 		Preemption:        true,
 		FairSharing:       true,
-		ReserveAfter:      time.Hour,
+		ReserveAfter:      6 * time.Hour,
 		MaxReservations:   4,
 		ShortestFirst:     true,
+		AgeAfter:          6 * time.Hour,
+		PreemptWait:       30 * time.Minute,
 		GracePeriod:       30 * time.Second,
 		PackingCandidates: 8,
 	}

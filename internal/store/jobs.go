@@ -55,7 +55,7 @@ type jobStatus struct {
 	StartedAt      time.Time           `json:"startedAt,omitzero"`
 }
 
-const jobColumns = `id, team, project, name, state, spec, status, gpu_seconds, created_by, submitted_at, finished_at, updated_at, version`
+const jobColumns = `id, team, project, name, state, spec, status, gpu_seconds, created_by, submitted_at, finished_at, updated_at, version, cost, pool, gpu_type, month`
 
 func jobJSON(j jobs.Job) (spec, status string, err error) {
 	sp, err := json.Marshal(jobSpec{Template: j.Template, TemplateVersion: j.TemplateVersion, Priority: j.Priority, Image: j.Image,
@@ -77,8 +77,9 @@ func scanJob(sc interface{ Scan(...any) error }) (jobs.Job, error) {
 	var j jobs.Job
 	var state, spec, status string
 	var submitted, finished, updated int64
+	var gpuType, month string // gpu_type and month are for the cost roll-ups (costs.go)
 	if err := sc.Scan(&j.ID, &j.Team, &j.Project, &j.Name, &state, &spec, &status, &j.GPUSeconds, &j.CreatedBy,
-		&submitted, &finished, &updated, &j.Version); err != nil {
+		&submitted, &finished, &updated, &j.Version, &j.Cost, &j.Pool, &gpuType, &month); err != nil {
 		return j, err
 	}
 	var sp jobSpec
@@ -102,6 +103,15 @@ func scanJob(sc interface{ Scan(...any) error }) (jobs.Job, error) {
 	return j, nil
 }
 
+// chargedMonth is the month (YYYY-MM, UTC) an ended job is charged to;
+// "" while it has not ended.
+func chargedMonth(j jobs.Job) string {
+	if !j.State.Final() || j.FinishedAt.IsZero() {
+		return ""
+	}
+	return j.FinishedAt.UTC().Format("2006-01")
+}
+
 func finishedMicros(t time.Time) int64 {
 	if t.IsZero() {
 		return 0
@@ -115,9 +125,9 @@ func (s *Store) CreateJob(ctx context.Context, j jobs.Job) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.exec(ctx, nil, `INSERT INTO jobs (`+jobColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = s.exec(ctx, nil, `INSERT INTO jobs (`+jobColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		j.ID, j.Team, j.Project, j.Name, string(j.State), spec, status, j.GPUSeconds, j.CreatedBy,
-		micros(j.SubmittedAt), finishedMicros(j.FinishedAt), micros(j.UpdatedAt), j.Version)
+		micros(j.SubmittedAt), finishedMicros(j.FinishedAt), micros(j.UpdatedAt), j.Version, j.Cost, j.Pool, j.GPUType, chargedMonth(j))
 	if isUniqueViolation(err) {
 		return fault.New(fault.ErrAlreadyExists, "job %s already exists", j.ID)
 	}
@@ -191,9 +201,9 @@ func (s *Store) UpdateJob(ctx context.Context, j jobs.Job, ifVersion int64) erro
 	if err != nil {
 		return err
 	}
-	res, err := s.exec(ctx, nil, `UPDATE jobs SET state = ?, status = ?, gpu_seconds = ?, finished_at = ?, updated_at = ?, version = ?
-		WHERE id = ? AND version = ?`, string(j.State), status, j.GPUSeconds, finishedMicros(j.FinishedAt), micros(j.UpdatedAt),
-		j.Version, j.ID, ifVersion)
+	res, err := s.exec(ctx, nil, `UPDATE jobs SET state = ?, status = ?, gpu_seconds = ?, finished_at = ?, updated_at = ?, version = ?,
+		cost = ?, pool = ?, gpu_type = ?, month = ? WHERE id = ? AND version = ?`, string(j.State), status, j.GPUSeconds,
+		finishedMicros(j.FinishedAt), micros(j.UpdatedAt), j.Version, j.Cost, j.Pool, j.GPUType, chargedMonth(j), j.ID, ifVersion)
 	if err != nil {
 		return fmt.Errorf("update job: %w", err)
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mlportal/mlportal/internal/fault"
 	"github.com/mlportal/mlportal/internal/modelregistry"
+	"github.com/mlportal/mlportal/internal/models"
 	"github.com/mlportal/mlportal/internal/tracking"
 )
 
@@ -24,7 +25,7 @@ func versionNotFound(name string, v int64) error {
 
 // CreateRegisteredModel inserts a model and its tags.
 func (s *Store) CreateRegisteredModel(ctx context.Context, m modelregistry.RegisteredModel) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inChangeTx(ctx, func(tx *sql.Tx) error {
 		_, err := s.exec(ctx, tx, `INSERT INTO registered_models (name, team, description, creation_time, last_update_time) VALUES (?, ?, ?, ?, ?)`,
 			m.Name, m.Team, m.Description, m.CreationTime, m.LastUpdatedTime)
 		if isUniqueViolation(err) {
@@ -38,7 +39,7 @@ func (s *Store) CreateRegisteredModel(ctx context.Context, m modelregistry.Regis
 				return err
 			}
 		}
-		return nil
+		return s.recordChange(ctx, tx, models.ChangeModel, m.Name, 0, models.OpUpsert, m.CreationTime)
 	})
 }
 
@@ -233,7 +234,7 @@ func (s *Store) touchModel(ctx context.Context, tx *sql.Tx, name string, now int
 // RenameRegisteredModel renames a model; versions, tags and aliases follow
 // by ON UPDATE CASCADE, history by an explicit update.
 func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string, now int64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inChangeTx(ctx, func(tx *sql.Tx) error {
 		res, err := s.exec(ctx, tx, `UPDATE registered_models SET name = ?, last_update_time = ? WHERE name = ?`, newName, now, name)
 		if isUniqueViolation(err) {
 			return fault.New(fault.ErrAlreadyExists, "registered model %q already exists", newName)
@@ -244,54 +245,75 @@ func (s *Store) RenameRegisteredModel(ctx context.Context, name, newName string,
 		if n, _ := res.RowsAffected(); n == 0 {
 			return modelNotFound(name)
 		}
-		_, err = s.exec(ctx, tx, `UPDATE registry_events SET model = ? WHERE model = ?`, newName, name)
-		return err
+		if _, err = s.exec(ctx, tx, `UPDATE registry_events SET model = ? WHERE model = ?`, newName, name); err != nil {
+			return err
+		}
+		if err := s.recordChange(ctx, tx, models.ChangeModel, name, 0, models.OpDelete, now); err != nil {
+			return err
+		}
+		return s.recordChange(ctx, tx, models.ChangeModel, newName, 0, models.OpUpsert, now)
 	})
 }
 
 // UpdateRegisteredModel sets the description.
 func (s *Store) UpdateRegisteredModel(ctx context.Context, name, description string, now int64) error {
-	res, err := s.exec(ctx, nil, `UPDATE registered_models SET description = ?, last_update_time = ? WHERE name = ?`, description, now, name)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return modelNotFound(name)
-	}
-	return nil
+	return s.inChangeTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, `UPDATE registered_models SET description = ?, last_update_time = ? WHERE name = ?`, description, now, name)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return modelNotFound(name)
+		}
+		return s.recordChange(ctx, tx, models.ChangeModel, name, 0, models.OpUpsert, now)
+	})
 }
 
 // DeleteRegisteredModel deletes a model, its versions, tags and aliases.
 func (s *Store) DeleteRegisteredModel(ctx context.Context, name string) error {
-	res, err := s.exec(ctx, nil, `DELETE FROM registered_models WHERE name = ?`, name)
-	if err != nil {
-		return fmt.Errorf("delete registered model: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return modelNotFound(name)
-	}
-	return nil
+	return s.inChangeTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, `DELETE FROM registered_models WHERE name = ?`, name)
+		if err != nil {
+			return fmt.Errorf("delete registered model: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return modelNotFound(name)
+		}
+		return s.recordChange(ctx, tx, models.ChangeModel, name, 0, models.OpDelete, 0)
+	})
 }
 
 // SetRegisteredModelTag sets a model tag.
 func (s *Store) SetRegisteredModelTag(ctx context.Context, name string, t tracking.Tag, now int64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inChangeTx(ctx, func(tx *sql.Tx) error {
 		if err := s.touchModel(ctx, tx, name, now); err != nil {
 			return err
 		}
-		return s.setModelTag(ctx, tx, name, t)
+		if err := s.setModelTag(ctx, tx, name, t); err != nil {
+			return err
+		}
+		return s.recordChange(ctx, tx, models.ChangeModel, name, 0, models.OpUpsert, now)
 	})
 }
 
 // DeleteRegisteredModelTag removes a model tag.
 func (s *Store) DeleteRegisteredModelTag(ctx context.Context, name, key string) error {
-	_, err := s.exec(ctx, nil, `DELETE FROM registered_model_tags WHERE name = ? AND key = ?`, name, key)
-	return err
+	return s.inChangeTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, `DELETE FROM registered_model_tags WHERE name = ? AND key = ?`, name, key)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return s.recordChange(ctx, tx, models.ChangeModel, name, 0, models.OpUpsert, 0)
+	})
 }
 
-// CreateModelVersion assigns the model's next version number.
-func (s *Store) CreateModelVersion(ctx context.Context, v modelregistry.ModelVersion) (modelregistry.ModelVersion, error) {
-	err := s.inTx(ctx, func(tx *sql.Tx) error {
+// CreateModelVersion assigns the model's next version number and records
+// ev for it.
+func (s *Store) CreateModelVersion(ctx context.Context, v modelregistry.ModelVersion, ev modelregistry.Event) (modelregistry.ModelVersion, error) {
+	err := s.inChangeTx(ctx, func(tx *sql.Tx) error {
 		err := s.queryRow(ctx, tx, `UPDATE registered_models SET next_version = next_version + 1, last_update_time = ? WHERE name = ? RETURNING next_version - 1`,
 			v.CreationTime, v.Name).Scan(&v.Version)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -311,7 +333,11 @@ func (s *Store) CreateModelVersion(ctx context.Context, v modelregistry.ModelVer
 				return err
 			}
 		}
-		return nil
+		ev.Version = v.Version
+		if err := s.recordEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		return s.recordChange(ctx, tx, models.ChangeModelVersion, v.Name, v.Version, models.OpUpsert, v.CreationTime)
 	})
 	return v, err
 }
@@ -349,18 +375,30 @@ func (s *Store) versionChanged(res sql.Result, err error, name string, version i
 
 // UpdateModelVersion sets the description.
 func (s *Store) UpdateModelVersion(ctx context.Context, name string, version int64, description string, now int64) error {
-	res, err := s.exec(ctx, nil, `UPDATE model_versions SET description = ?, last_update_time = ? WHERE name = ? AND version = ?`, description, now, name, version)
-	return s.versionChanged(res, err, name, version)
+	return s.inChangeTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, `UPDATE model_versions SET description = ?, last_update_time = ? WHERE name = ? AND version = ?`, description, now, name, version)
+		if err := s.versionChanged(res, err, name, version); err != nil {
+			return err
+		}
+		return s.recordChange(ctx, tx, models.ChangeModelVersion, name, version, models.OpUpsert, now)
+	})
 }
 
-// DeleteModelVersion deletes a version, its tags and the aliases on it.
-func (s *Store) DeleteModelVersion(ctx context.Context, name string, version int64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+// DeleteModelVersion deletes a version, its tags and the aliases on it,
+// and records ev.
+func (s *Store) DeleteModelVersion(ctx context.Context, name string, version int64, ev modelregistry.Event) error {
+	return s.inChangeTx(ctx, func(tx *sql.Tx) error {
 		if _, err := s.exec(ctx, tx, `DELETE FROM registered_model_aliases WHERE name = ? AND version = ?`, name, version); err != nil {
 			return err
 		}
 		res, err := s.exec(ctx, tx, `DELETE FROM model_versions WHERE name = ? AND version = ?`, name, version)
-		return s.versionChanged(res, err, name, version)
+		if err := s.versionChanged(res, err, name, version); err != nil {
+			return err
+		}
+		if err := s.recordEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		return s.recordChange(ctx, tx, models.ChangeModelVersion, name, version, models.OpDelete, ev.Time)
 	})
 }
 
@@ -380,7 +418,7 @@ func (s *Store) recordEvent(ctx context.Context, tx *sql.Tx, ev modelregistry.Ev
 // TransitionStage moves a version to a stage, archiving the others in it
 // when asked, and records each move.
 func (s *Store) TransitionStage(ctx context.Context, name string, version int64, stage string, archiveExisting bool, ev modelregistry.Event) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inChangeTx(ctx, func(tx *sql.Tx) error {
 		var from string
 		err := s.queryRow(ctx, tx, `SELECT current_stage FROM model_versions WHERE name = ? AND version = ?`, name, version).Scan(&from)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -415,6 +453,9 @@ func (s *Store) TransitionStage(ctx context.Context, name string, version int64,
 				if err := s.recordEvent(ctx, tx, arch); err != nil {
 					return err
 				}
+				if err := s.recordChange(ctx, tx, models.ChangeModelVersion, name, v, models.OpUpsert, ev.Time); err != nil {
+					return err
+				}
 			}
 		}
 		if _, err := s.exec(ctx, tx, `UPDATE model_versions SET current_stage = ?, last_update_time = ? WHERE name = ? AND version = ?`,
@@ -425,7 +466,10 @@ func (s *Store) TransitionStage(ctx context.Context, name string, version int64,
 			return err
 		}
 		ev.From = from
-		return s.recordEvent(ctx, tx, ev)
+		if err := s.recordEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		return s.recordChange(ctx, tx, models.ChangeModelVersion, name, version, models.OpUpsert, ev.Time)
 	})
 }
 
@@ -446,24 +490,35 @@ func (s *Store) LatestVersions(ctx context.Context, name string, stages []string
 
 // SetModelVersionTag sets a version tag.
 func (s *Store) SetModelVersionTag(ctx context.Context, name string, version int64, t tracking.Tag, now int64) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inChangeTx(ctx, func(tx *sql.Tx) error {
 		res, err := s.exec(ctx, tx, `UPDATE model_versions SET last_update_time = ? WHERE name = ? AND version = ?`, now, name, version)
 		if err := s.versionChanged(res, err, name, version); err != nil {
 			return err
 		}
-		return s.setVersionTag(ctx, tx, name, version, t)
+		if err := s.setVersionTag(ctx, tx, name, version, t); err != nil {
+			return err
+		}
+		return s.recordChange(ctx, tx, models.ChangeModelVersion, name, version, models.OpUpsert, now)
 	})
 }
 
 // DeleteModelVersionTag removes a version tag.
 func (s *Store) DeleteModelVersionTag(ctx context.Context, name string, version int64, key string) error {
-	_, err := s.exec(ctx, nil, `DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?`, name, version, key)
-	return err
+	return s.inChangeTx(ctx, func(tx *sql.Tx) error {
+		res, err := s.exec(ctx, tx, `DELETE FROM model_version_tags WHERE name = ? AND version = ? AND key = ?`, name, version, key)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return s.recordChange(ctx, tx, models.ChangeModelVersion, name, version, models.OpUpsert, 0)
+	})
 }
 
 // SetAlias points an alias at a version and records the move.
 func (s *Store) SetAlias(ctx context.Context, name, alias string, version int64, ev modelregistry.Event) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inChangeTx(ctx, func(tx *sql.Tx) error {
 		var prev int64
 		err := s.queryRow(ctx, tx, `SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?`, name, alias).Scan(&prev)
 		switch {
@@ -480,14 +535,17 @@ func (s *Store) SetAlias(ctx context.Context, name, alias string, version int64,
 		if err := s.touchModel(ctx, tx, name, ev.Time); err != nil {
 			return err
 		}
-		return s.recordEvent(ctx, tx, ev)
+		if err := s.recordEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		return s.recordChange(ctx, tx, models.ChangeModel, name, 0, models.OpUpsert, ev.Time)
 	})
 }
 
 // DeleteAlias removes an alias and records it; a missing alias is not an
 // error, as in MLflow.
 func (s *Store) DeleteAlias(ctx context.Context, name, alias string, ev modelregistry.Event) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
+	return s.inChangeTx(ctx, func(tx *sql.Tx) error {
 		var prev int64
 		err := s.queryRow(ctx, tx, `SELECT version FROM registered_model_aliases WHERE name = ? AND alias = ?`, name, alias).Scan(&prev)
 		if errors.Is(err, sql.ErrNoRows) {
@@ -500,7 +558,10 @@ func (s *Store) DeleteAlias(ctx context.Context, name, alias string, ev modelreg
 			return err
 		}
 		ev.From = strconv.FormatInt(prev, 10)
-		return s.recordEvent(ctx, tx, ev)
+		if err := s.recordEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+		return s.recordChange(ctx, tx, models.ChangeModel, name, 0, models.OpUpsert, ev.Time)
 	})
 }
 
@@ -520,7 +581,8 @@ func (s *Store) GetVersionByAlias(ctx context.Context, name, alias string) (mode
 	return s.GetModelVersion(ctx, name, v)
 }
 
-// History returns a model's stage and alias events after afterID.
+// History returns a model's events (stages, aliases, versions, approvals)
+// after afterID.
 func (s *Store) History(ctx context.Context, name string, afterID int64, limit int) ([]modelregistry.Event, error) {
 	rows, err := s.query(ctx, nil, `SELECT id, model, kind, alias, version, from_value, to_value, actor, time, reason FROM registry_events
 		WHERE model = ? AND id > ? ORDER BY id LIMIT ?`, name, afterID, limit)

@@ -23,7 +23,8 @@ func TestRegistryVersionsAliasesHistory(t *testing.T) {
 		for i := 1; i <= 3; i++ {
 			v, err := s.CreateModelVersion(ctx, modelregistry.ModelVersion{Name: "churn", CreationTime: int64(i), LastUpdatedTime: int64(i),
 				CurrentStage: "None", Source: "runs:/r/model", StorageLocation: "mlflow-artifacts:/1/r/artifacts/model", RunID: fmt.Sprint("r", i), Status: "READY",
-				Tags: []tracking.Tag{{Key: "mlportal.reason", Value: fmt.Sprint("v", i)}}})
+				Tags: []tracking.Tag{{Key: "mlportal.reason", Value: fmt.Sprint("v", i)}}},
+				modelregistry.Event{Model: "churn", Kind: modelregistry.EventVersionCreated, Actor: "alice", Time: int64(i)})
 			if err != nil || v.Version != int64(i) {
 				t.Fatalf("version %d: %+v %v", i, v, err)
 			}
@@ -70,7 +71,8 @@ func TestRegistryVersionsAliasesHistory(t *testing.T) {
 		for _, e := range hist {
 			got = append(got, fmt.Sprintf("%s:%s%d:%s->%s", e.Kind, e.Alias, e.Version, e.From, e.To))
 		}
-		want := "[stage:1:None->Production stage:1:Production->Archived stage:2:None->Production alias:champion2:->2 alias:champion3:2->3]"
+		want := "[version-created:1:-> version-created:2:-> version-created:3:-> stage:1:None->Production stage:1:Production->Archived " +
+			"stage:2:None->Production alias:champion2:->2 alias:champion3:2->3]"
 		if fmt.Sprint(got) != want {
 			t.Errorf("history = %v\nwant      %s", got, want)
 		}
@@ -84,7 +86,8 @@ func TestRegistryVersionsAliasesHistory(t *testing.T) {
 		if err != nil || len(ms) != 1 || ms[0].Name != "churn2" {
 			t.Fatalf("search models = %+v %v", ms, err)
 		}
-		if err := s.DeleteModelVersion(ctx, "churn2", 3); err != nil {
+		if err := s.DeleteModelVersion(ctx, "churn2", 3, modelregistry.Event{Model: "churn2", Kind: modelregistry.EventVersionDeleted,
+			Version: 3, Actor: "alice", Time: 30}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := s.GetVersionByAlias(ctx, "churn2", "champion"); !errors.Is(err, fault.ErrNotFound) {

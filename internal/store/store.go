@@ -51,6 +51,8 @@ type Store struct {
 
 	mu    sync.RWMutex
 	stmts map[string]*sql.Stmt // prepared once per query text; SQLite would re-plan every call
+
+	changes changeSignal // wakes change-feed readers (changes.go)
 }
 
 // Open connects, applies pending migrations and returns the store. For

@@ -228,7 +228,11 @@ func startCluster() (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, f := range stages {
+	extra, err := extraStages(runDir)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range append(stages, extra...) {
 		kwokArgs = append(kwokArgs, "--config="+f)
 	}
 	kwok, err := c.start("kwok", bin("kwok"), kwokArgs...)

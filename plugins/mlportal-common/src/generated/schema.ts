@@ -648,6 +648,165 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/teams/{team}/quota": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+            };
+            cookie?: never;
+        };
+        /** The team's GPU quota per type, what its jobs use now and which jobs, and its projects' namespace quotas. */
+        get: operations["getTeamQuota"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/quota-requests": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+            };
+            cookie?: never;
+        };
+        /** The team's quota requests, oldest first. */
+        get: operations["listQuotaRequests"];
+        put?: never;
+        /**
+         * Ask for GPU quota (team members); a platform admin approves or denies it.
+         * @description `gpus` is the team's nominal GPUs of `gpuType` to have once approved (not an increment).
+         *     With `project` and `projectGpus`, the project's namespace quota (`requests.nvidia.com/gpu`)
+         *     changes together with the team's. With `duration` the grant is temporary and reverts when it
+         *     ends. The project's GPUs must fit the team's quota as granted: 422 on `projectGpus`.
+         */
+        post: operations["createQuotaRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/quota-requests/{requestId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                requestId: components["parameters"]["QuotaRequestId"];
+            };
+            cookie?: never;
+        };
+        get: operations["getQuotaRequest"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/quota-requests/{requestId}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                requestId: components["parameters"]["QuotaRequestId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve a pending request and apply it (platform admins).
+         * @description Sets the team's quota entry, then the project's quota and its namespace's ResourceQuota.
+         *     Each step is idempotent: approving an approved request again returns it (200) and retries
+         *     whatever is not applied yet. When a step fails the request stays approved with `applied:
+         *     false` and `applyError`; mlportal retries in the background. A denied or expired request
+         *     is 409.
+         */
+        post: operations["approveQuotaRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/quota-requests/{requestId}/deny": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                requestId: components["parameters"]["QuotaRequestId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Deny a pending request with a reason in `comment` (platform admins). */
+        post: operations["denyQuotaRequest"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/teams/{team}/budget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+            };
+            cookie?: never;
+        };
+        /** The team's monthly budget, what it spent this month (UTC) and whether it is over the warning threshold or the amount. */
+        get: operations["getTeamBudget"];
+        /**
+         * Set the team's monthly budget (platform admins).
+         * @description Over a hard limit, job submissions of the team are refused (403) with a message naming the
+         *     budget and how to raise it. From the warning threshold on, a submitted job's `reason` ends with
+         *     a budget warning.
+         */
+        put: operations["setTeamBudget"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/costs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * GPU-hours and cost of jobs, summed by team, project, month or GPU type.
+         * @description A job's cost is each attempt's GPU-hours × the hourly price of its GPU type in the pool of its
+         *     nodes (`mlportal.costs`), plus CPU and memory if priced. A job is charged to the month it
+         *     ended; jobs still running count up to now, in the current month. `from` and `to` bound when
+         *     jobs were charged (from ≤ t < to).
+         */
+        get: operations["getCosts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1330,6 +1489,196 @@ export interface components {
             items: components["schemas"]["Project"][];
             nextPageToken?: string;
         };
+        QuotaJob: {
+            id: string;
+            name: string;
+            project: string;
+            /** @description GPUs × replicas. */
+            gpus: number;
+            /** @enum {string} */
+            state: "starting" | "running" | "stopping";
+        };
+        GPUTypeUsage: {
+            gpuType: string;
+            /** @description GPUs guaranteed to the team (allocated). */
+            nominal: number;
+            /** @description GPUs the team may borrow beyond nominal from others' idle quota. */
+            borrowingLimit: number;
+            /** @description GPUs held by the team's starting, running and stopping jobs. */
+            inUse: number;
+            /** @description The part of inUse beyond nominal. */
+            borrowed: number;
+            /** @description Nominal GPUs not in use (nominal − inUse, at least 0). */
+            available: number;
+            /** @description The jobs holding GPUs of this type, largest first. */
+            jobs: components["schemas"]["QuotaJob"][];
+        };
+        ProjectGPUQuota: {
+            name: string;
+            /** @description Empty in local mode. */
+            namespace?: string;
+            /** @description The namespace's `requests.nvidia.com/gpu` quota. */
+            gpus: number;
+        };
+        TeamQuota: {
+            team: string;
+            /** @description The most GPUs the team's projects may hold together: the sum of nominal + borrowing limit. */
+            ceiling: number;
+            gpuTypes: components["schemas"]["GPUTypeUsage"][];
+            projects: components["schemas"]["ProjectGPUQuota"][];
+        };
+        /** @enum {string} */
+        QuotaRequestStatus: "pending" | "approved" | "denied" | "expired";
+        QuotaRequestCreate: {
+            gpuType: string;
+            /** @description The team's nominal GPUs of gpuType once approved (not an increment). */
+            gpus: number;
+            /** @description The borrowing limit to set; absent keeps the current one. */
+            borrowingLimit?: number;
+            project?: components["schemas"]["Name"];
+            /** @description The project namespace's GPU quota to set; required with project. */
+            projectGpus?: number;
+            /** @description Why the team needs the GPUs; the approver decides on it. */
+            justification: string;
+            /** @description A temporary grant's length as a Go duration (`720h`), 1h to 8784h; absent = permanent. */
+            duration?: string;
+        };
+        /** @description What approving changed; a temporary grant restores the before values when it ends, unless they were changed since. */
+        QuotaChange: {
+            /** @description The team had a quota entry of the GPU type before. */
+            hadEntry: boolean;
+            nominalBefore: number;
+            nominalAfter: number;
+            borrowingLimitBefore: number;
+            borrowingLimitAfter: number;
+            projectGpusBefore?: number;
+            projectGpusAfter?: number;
+        };
+        QuotaRequest: {
+            id: string;
+            team: string;
+            gpuType: string;
+            gpus: number;
+            borrowingLimit?: number;
+            project?: string;
+            projectGpus?: number;
+            justification: string;
+            /** @description A temporary grant's length; absent = permanent. */
+            duration?: string;
+            status: components["schemas"]["QuotaRequestStatus"];
+            requestedBy: string;
+            /** Format: date-time */
+            requestedAt: string;
+            decidedBy?: string;
+            /** Format: date-time */
+            decidedAt?: string;
+            /** @description The approver's comment, or why it was denied. */
+            comment?: string;
+            /**
+             * Format: date-time
+             * @description When a temporary grant reverts.
+             */
+            expiresAt?: string;
+            change?: components["schemas"]["QuotaChange"];
+            /** @description The decision is in force on the team and the namespace (approved: the grant; expired: its reversal). */
+            applied: boolean;
+            /** Format: date-time */
+            appliedAt?: string;
+            /** @description Why applying failed; mlportal retries, and approving again retries at once. */
+            applyError?: string;
+            /** @description Attempts to apply so far. */
+            attempts: number;
+            /** Format: int64 */
+            version: number;
+        };
+        QuotaRequestList: {
+            items: components["schemas"]["QuotaRequest"][];
+            nextPageToken?: string;
+        };
+        QuotaDecision: {
+            /** @description For the team: the approver's note, or (required to deny) the reason. */
+            comment?: string;
+        };
+        BudgetSet: {
+            /**
+             * Format: double
+             * @description The amount per calendar month (UTC), in `mlportal.costs.currency`.
+             */
+            monthlyAmount: number;
+            /**
+             * Format: double
+             * @description The fraction of the amount from which submissions carry a warning.
+             * @default 0.8
+             */
+            warningThreshold: number;
+            /**
+             * @description Refuse the team's new jobs once the month's spending reaches the amount; otherwise only warn.
+             * @default false
+             */
+            hardLimit: boolean;
+        };
+        Budget: {
+            team: string;
+            /** Format: double */
+            monthlyAmount?: number;
+            /** Format: double */
+            warningThreshold?: number;
+            hardLimit?: boolean;
+            currency: string;
+            /** @description The current month, `YYYY-MM` (UTC). */
+            month: string;
+            /**
+             * Format: double
+             * @description This month's cost so far, running jobs up to now.
+             */
+            spent: number;
+            /**
+             * Format: double
+             * @description spent / monthlyAmount.
+             */
+            fraction?: number;
+            /**
+             * @description `none`: no budget is set.
+             * @enum {string}
+             */
+            state: "none" | "ok" | "warning" | "exceeded";
+            updatedBy?: string;
+            /** Format: date-time */
+            updatedAt?: string;
+            /** Format: int64 */
+            version?: number;
+        };
+        CostLine: {
+            team?: string;
+            project?: string;
+            /** @description `YYYY-MM` (UTC). */
+            month?: string;
+            gpuType?: string;
+            /** @description Jobs that used GPU time or hold GPUs now. */
+            jobs: number;
+            /** Format: double */
+            gpuHours: number;
+            /** Format: double */
+            cost: number;
+        };
+        CostReport: {
+            currency: string;
+            /** @enum {string} */
+            groupBy: "team" | "project" | "month" | "gpuType";
+            team?: string;
+            project?: string;
+            /** Format: date-time */
+            from?: string;
+            /** Format: date-time */
+            to?: string;
+            items: components["schemas"]["CostLine"][];
+            total: components["schemas"]["CostLine"];
+            /**
+             * Format: date-time
+             * @description Running jobs are counted up to this time.
+             */
+            asOf: string;
+        };
     };
     responses: {
         /** @description An error. */
@@ -1361,6 +1710,7 @@ export interface components {
         DatasetName: components["schemas"]["Name"];
         JobId: string;
         ProjectId: string;
+        QuotaRequestId: string;
     };
     requestBodies: never;
     headers: {
@@ -2445,6 +2795,254 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ChangeList"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getTeamQuota: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The team's quota and use. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TeamQuota"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    listQuotaRequests: {
+        parameters: {
+            query?: {
+                status?: components["schemas"]["QuotaRequestStatus"];
+                /** @description Page size. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The `nextPageToken` of the previous page. */
+                pageToken?: components["parameters"]["PageToken"];
+            };
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of requests. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuotaRequestList"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    createQuotaRequest: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Makes a POST safe to retry: the same key with the same body returns the first
+                 *     response; the same key with another body is refused with 422. Keys live 24 hours.
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
+            path: {
+                team: components["parameters"]["TeamName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuotaRequestCreate"];
+            };
+        };
+        responses: {
+            /** @description Pending. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuotaRequest"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getQuotaRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                requestId: components["parameters"]["QuotaRequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The request, its decision and whether it is applied. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuotaRequest"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    approveQuotaRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                requestId: components["parameters"]["QuotaRequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["QuotaDecision"];
+            };
+        };
+        responses: {
+            /** @description Approved (see `applied`). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuotaRequest"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    denyQuotaRequest: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+                requestId: components["parameters"]["QuotaRequestId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["QuotaDecision"];
+            };
+        };
+        responses: {
+            /** @description Denied (also when it already was). */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QuotaRequest"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getTeamBudget: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                team: components["parameters"]["TeamName"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The budget; `state` is `none` when no budget is set. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Budget"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    setTeamBudget: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description The ETag last read; on mismatch the request is refused with 412. */
+                "If-Match"?: components["parameters"]["IfMatch"];
+            };
+            path: {
+                team: components["parameters"]["TeamName"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["BudgetSet"];
+            };
+        };
+        responses: {
+            /** @description Set. */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Budget"];
+                };
+            };
+            default: components["responses"]["Error"];
+        };
+    };
+    getCosts: {
+        parameters: {
+            query?: {
+                team?: components["schemas"]["Name"];
+                /** @description Needs `team`. */
+                project?: components["schemas"]["Name"];
+                from?: string;
+                to?: string;
+                groupBy?: "team" | "project" | "month" | "gpuType";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The roll-up. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CostReport"];
                 };
             };
             default: components["responses"]["Error"];

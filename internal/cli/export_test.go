@@ -1,0 +1,4 @@
+package cli
+
+// ParseGPUQuotaForTest exposes parseGPUQuota to the external tests.
+var ParseGPUQuotaForTest = parseGPUQuota
