@@ -25,9 +25,9 @@ plugins-check-generated: plugins-install ## Fail when the plugins' generated Typ
 plugins-tsc: plugins-install ## Type-check the plugins
 	cd $(PLUGINS_DIR) && npm run tsc
 
-# docs: the TechDocs module's test builds model docs with the mkdocs that docs/build.sh installs.
-test-plugins: plugins-install build docs ## Run the plugins' tests (unit, and integration against a real bin/mlportal, TechDocs with real mkdocs)
-	cd $(PLUGINS_DIR) && CI=true MLPORTAL_BIN=$(CURDIR)/bin/mlportal npm test
+# techdocs-pyenv (internal/models/models.mk): the TechDocs module's tests build model docs with its mkdocs.
+test-plugins: plugins-install build techdocs-pyenv ## Run the plugins' tests (unit, and integration against a real bin/mlportal, TechDocs with real mkdocs)
+	cd $(PLUGINS_DIR) && CI=true MLPORTAL_BIN=$(CURDIR)/bin/mlportal $(TECHDOCS_ENV) npm test
 
 bench-plugins: plugins-install build ## Benchmark the catalog module's full sync of 10,000 models against a real bin/mlportal (MODELS=n to change)
 	cd $(PLUGINS_DIR)/mlportal-catalog-module && CI=true MLPORTAL_BIN=$(CURDIR)/bin/mlportal npm run bench

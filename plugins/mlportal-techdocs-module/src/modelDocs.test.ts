@@ -13,6 +13,7 @@ import mlportalBackend from '@mlportal/plugin-mlportal-backend';
 import { MlportalServer, startMlportalServer } from '@mlportal/plugin-mlportal-node/testUtils';
 import request from 'supertest';
 import { techdocsModuleMlportal } from './module';
+import { checkMkdocs } from './__testUtils__/mkdocs';
 
 const reader = mockCredentials.user.header('user:default/alice');
 
@@ -31,7 +32,7 @@ async function eventually<T>(what: string, check: () => Promise<T | undefined>, 
  * (a real `mlportal serve`) reaches the real catalog through the mlportal
  * catalog module, and the real TechDocs backend builds the docs mlportal
  * generated for it with mkdocs and mkdocs-techdocs-core (the Jest global setup
- * puts docs/build.sh's virtualenv on PATH) and serves them.
+ * puts `make techdocs-pyenv`'s virtualenv on PATH) and serves them.
  */
 describe("a model's TechDocs, from mlportal to the rendered page", () => {
   let server: MlportalServer;
@@ -48,6 +49,7 @@ describe("a model's TechDocs, from mlportal to the rendered page", () => {
   }
 
   beforeAll(async () => {
+    checkMkdocs();
     server = await startMlportalServer();
     await new MlportalApiClient({
       baseUrl: `${server.baseUrl}/api`,

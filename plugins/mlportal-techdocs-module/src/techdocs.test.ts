@@ -14,24 +14,7 @@ import type { DocsTree } from '@mlportal/plugin-mlportal-common';
 import mlportalBackend from '@mlportal/plugin-mlportal-backend';
 import request from 'supertest';
 import { techdocsModuleMlportal } from './module';
-
-/**
- * mkdocs with mkdocs-techdocs-core from the repository's docs virtualenv
- * (docs/build.sh makes it; `make docs`). TechDocs' local generator runs
- * `mkdocs` from PATH; the Jest global setup (src/__testUtils__/mkdocsOnPath.js)
- * puts this directory first on it.
- */
-function mkdocsBin(): string {
-  const venv = process.env.MLPORTAL_DOCS_VENV ?? path.join(os.homedir(), '.cache/mlportal/docs-venv');
-  const bin = path.join(venv, 'bin');
-  if (!fs.existsSync(path.join(bin, 'mkdocs'))) {
-    throw new Error(
-      `mkdocs not found in ${bin}: run "make docs" (or "bash docs/build.sh") at the repository root, ` +
-        'which installs mkdocs and mkdocs-techdocs-core there, or point MLPORTAL_DOCS_VENV at such a virtualenv',
-    );
-  }
-  return bin;
-}
+import { checkMkdocs } from './__testUtils__/mkdocs';
 
 // GET /api/v1/models/churn/docs as internal/api/openapi.yaml specifies it.
 const tree: DocsTree = {
@@ -98,7 +81,7 @@ describe("TechDocs of a model from mlportal's docs tree", () => {
   let base: string;
 
   beforeAll(async () => {
-    mkdocsBin();
+    checkMkdocs();
     await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mlportal-techdocs-test-'));
