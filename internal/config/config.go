@@ -1,6 +1,7 @@
 package config
 
 import (
+	"gopkg.in/yaml.v3"
 	"net"
 	"path/filepath"
 	"time"
@@ -29,6 +30,10 @@ type Config struct {
 	Costs CostsConfig `yaml:"costs"`
 	// MLflow points tracking and the registry at an existing MLflow server.
 	MLflow MLflowConfig `yaml:"mlflow"`
+	// Catalog is read by the Backstage catalog module
+	// (@mlportal/plugin-catalog-backend-module-mlportal, docs/plugins.md);
+	// the server accepts any mapping there and uses none of it.
+	Catalog Opaque `yaml:"catalog"`
 }
 
 // MLflowConfig makes an existing MLflow tracking server the system of
@@ -84,8 +89,18 @@ type LocalExecutorConfig struct {
 	// only GPUs are counted: the local executor does not isolate CPU or
 	// memory, and lifecycle templates ask for cluster-sized amounts.
 	LimitCPUAndMemory bool `yaml:"limitCPUAndMemory"`
-	// Costs prices GPU time for cost accounting and budgets.
-	Costs CostsConfig `yaml:"costs"`
+}
+
+// Opaque is a section another process reads (Backstage's modules): the
+// server checks only that it is a mapping.
+type Opaque struct{ Node *yaml.Node }
+
+// MarshalYAML writes the section as it was read (nothing when absent).
+func (o Opaque) MarshalYAML() (any, error) {
+	if o.Node == nil {
+		return nil, nil
+	}
+	return o.Node, nil
 }
 
 // CostsConfig prices jobs (internal/cost): a job's cost is its GPU-hours

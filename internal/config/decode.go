@@ -157,11 +157,19 @@ func lookup(env func(string) (string, bool), name string) (string, bool) {
 var (
 	durationType = reflect.TypeFor[Duration]()
 	byteSizeType = reflect.TypeFor[ByteSize]()
+	opaqueType   = reflect.TypeFor[Opaque]()
 )
 
 // decode stores the resolved node n into v, recording problems under field.
 func (d *decoder) decode(field string, n *yaml.Node, substituted bool, v reflect.Value) {
 	switch v.Type() {
+	case opaqueType:
+		if n.Kind != yaml.MappingNode && !(n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null") {
+			d.problem(field, "expected a mapping, got %s", describe(n))
+			return
+		}
+		v.Set(reflect.ValueOf(Opaque{Node: n}))
+		return
 	case durationType, byteSizeType:
 		if err := v.Addr().Interface().(yaml.Unmarshaler).UnmarshalYAML(n); err != nil {
 			d.problem(field, "%v", err)

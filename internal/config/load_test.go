@@ -1,6 +1,7 @@
 package config
 
 import (
+	"gopkg.in/yaml.v3"
 	"os"
 	"path/filepath"
 	"strings"
@@ -319,6 +320,10 @@ func TestRootAppConfig(t *testing.T) {
 	want := Default()
 	want.Auth.Admins = []string{}
 	want.Auth.Backstage.PublicKeys = []string{} // every element's variable is unset
+	if got.Catalog.Node == nil || got.Catalog.Node.Kind != yaml.MappingNode {
+		t.Errorf("mlportal.catalog (the Backstage module's section) was not kept: %+v", got.Catalog)
+	}
+	got.Catalog = Opaque{} // Backstage's; the server only keeps it
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("app-config.yaml differs from Default() (-want +got):\n%s", diff)
 	}
