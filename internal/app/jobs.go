@@ -23,10 +23,8 @@ import (
 
 	"github.com/mlportal/mlportal/internal/fault"
 	"github.com/mlportal/mlportal/internal/gitserver"
-	"github.com/mlportal/mlportal/internal/identity"
 	"github.com/mlportal/mlportal/internal/jobs"
 	"github.com/mlportal/mlportal/internal/project"
-	"github.com/mlportal/mlportal/internal/token"
 )
 
 // jobTokens issues the token a job calls mlportal and MLflow with: scoped
@@ -37,10 +35,7 @@ type jobTokens struct{ tokens tokenIssuer }
 var _ jobs.Credentials = jobTokens{}
 
 func (t jobTokens) JobToken(ctx context.Context, j jobs.Job, ttl time.Duration) (string, error) {
-	issuer := identity.Principal{Subject: "job:" + j.ID, Kind: identity.KindAdminToken, Admin: true}
-	_, tok, err := t.tokens.Issue(ctx, issuer, token.IssueRequest{Name: "job " + j.ID + " of " + j.Team + "/" + j.Project,
-		Team: j.Team, Verbs: []identity.Verb{identity.VerbRead, identity.VerbWrite}, TTL: ttl})
-	return tok, err
+	return teamToken(ctx, t.tokens, "job:"+j.ID, "job "+j.ID+" of "+j.Team+"/"+j.Project, j.Team, ttl)
 }
 
 // projectGetter finds a team's project.

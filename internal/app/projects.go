@@ -169,9 +169,16 @@ type ciTokens struct {
 }
 
 func (c ciTokens) Issue(ctx context.Context, team, proj string) (string, error) {
-	issuer := identity.Principal{Subject: "ci:" + team + "/" + proj, Kind: identity.KindAdminToken, Admin: true}
-	_, tok, err := c.tokens.Issue(ctx, issuer, token.IssueRequest{Name: "CI pipeline of " + team + "/" + proj, Team: team,
-		Verbs: []identity.Verb{identity.VerbRead, identity.VerbWrite}, TTL: c.ttl})
+	return teamToken(ctx, c.tokens, "ci:"+team+"/"+proj, "CI pipeline of "+team+"/"+proj, team, c.ttl)
+}
+
+// teamToken issues, on mlportal's own authority, a token of the team with
+// read and write, listed (and revocable) under subject: what machines that
+// mlportal starts for a team — pipelines, jobs — call it with.
+func teamToken(ctx context.Context, tokens tokenIssuer, subject, name, team string, ttl time.Duration) (string, error) {
+	issuer := identity.Principal{Subject: subject, Kind: identity.KindAdminToken, Admin: true}
+	_, tok, err := tokens.Issue(ctx, issuer, token.IssueRequest{Name: name, Team: team,
+		Verbs: []identity.Verb{identity.VerbRead, identity.VerbWrite}, TTL: ttl})
 	return tok, err
 }
 
