@@ -139,26 +139,40 @@ func (s *Store) prepared(ctx context.Context, query string) (*sql.Stmt, error) {
 	if ok {
 		return st, nil
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st, ok := s.stmts[query]; ok {
-		return st, nil
-	}
+	// Prepared without holding the lock: preparing waits for a free
+	// connection, and holding the lock meanwhile stalled every request
+	// that needed a statement while the pool was busy.
 	st, err := s.db.PrepareContext(ctx, s.q(query))
 	if err != nil {
 		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if existing, ok := s.stmts[query]; ok { // another goroutine won
+		st.Close()
+		return existing, nil
 	}
 	s.stmts[query] = st
 	return st, nil
 }
 
 // stmt returns the prepared statement for query, bound to tx when set.
+//
+// Inside a transaction a statement not prepared yet is prepared on the
+// transaction's own connection: preparing it on the pool would need a
+// second connection, and a pool full of transactions each waiting for one
+// would never move.
 func (s *Store) stmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, error) {
-	st, err := s.prepared(ctx, query)
-	if err != nil || tx == nil {
-		return st, err
+	if tx == nil {
+		return s.prepared(ctx, query)
 	}
-	return tx.StmtContext(ctx, st), nil
+	s.mu.RLock()
+	st, ok := s.stmts[query]
+	s.mu.RUnlock()
+	if ok {
+		return tx.StmtContext(ctx, st), nil
+	}
+	return tx.PrepareContext(ctx, s.q(query))
 }
 
 func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
