@@ -116,6 +116,7 @@ type Controller struct {
 	mu       sync.Mutex
 	inflight map[string]bool // job → a Start or Stop is queued or under way
 	tasks    []task          // queued starts and stops, oldest first
+	releases []task          // queued clean-ups of ended attempts, run when no start or stop waits
 	workers  int             // running workers, at most cfg.Workers
 	wg       sync.WaitGroup
 
@@ -237,14 +238,22 @@ type task struct {
 // for it; fn must record its own outcome. At most cfg.Workers tasks run at
 // once, so a cycle admitting thousands of jobs does not start thousands of
 // goroutines contending for the database and the executor.
-func (c *Controller) async(id string, fn func()) {
+func (c *Controller) async(id string, fn func()) { c.enqueue(id, fn, false) }
+
+// enqueue queues fn for the job, as a release (after every queued start
+// and stop) or not.
+func (c *Controller) enqueue(id string, fn func(), release bool) {
 	c.mu.Lock()
 	if c.inflight[id] {
 		c.mu.Unlock()
 		return
 	}
 	c.inflight[id] = true
-	c.tasks = append(c.tasks, task{id: id, fn: fn})
+	if release {
+		c.releases = append(c.releases, task{id: id, fn: fn})
+	} else {
+		c.tasks = append(c.tasks, task{id: id, fn: fn})
+	}
 	spawn := c.workers < c.cfg.Workers
 	if spawn {
 		c.workers++
@@ -261,15 +270,18 @@ func (c *Controller) work() {
 	defer c.wg.Done()
 	for {
 		c.mu.Lock()
-		if len(c.tasks) == 0 {
+		var t task
+		switch {
+		case len(c.tasks) > 0:
+			t, c.tasks[0], c.tasks = c.tasks[0], task{}, c.tasks[1:]
+		case len(c.releases) > 0:
+			t, c.releases[0], c.releases = c.releases[0], task{}, c.releases[1:]
+		default:
 			c.workers--
-			c.tasks = nil // let the backing array go
+			c.tasks, c.releases = nil, nil // let the backing arrays go
 			c.mu.Unlock()
 			return
 		}
-		t := c.tasks[0]
-		c.tasks[0] = task{}
-		c.tasks = c.tasks[1:]
 		c.mu.Unlock()
 		t.fn()
 		c.mu.Lock()
@@ -308,7 +320,6 @@ func (c *Controller) follow(ctx context.Context, j Job) Job {
 		c.cfg.Log.Warn("job status", "job", j.ID, "err", err)
 		return j
 	}
-	now := c.cfg.Clock.Now().UTC()
 	next := j.Clone()
 	switch {
 	case st.Phase == executor.PhaseRunning && j.State == StateStarting:
@@ -320,15 +331,31 @@ func (c *Controller) follow(ctx context.Context, j Job) Job {
 		j.Reason != "starting on "+joinNodes(j.Nodes)+": "+st.Message:
 		next.Reason = "starting on " + joinNodes(j.Nodes) + ": " + st.Message // e.g. preparing its Python environment
 	case st.Phase.Final():
-		c.finish(ctx, j, &next, st, now)
+		c.release(j, st)
+		return j
 	default:
 		return j
 	}
-	saved, ok := c.save(ctx, j, next)
-	if ok && saved.State.Final() {
-		c.ended(ctx, saved)
-	}
+	saved, _ := c.save(ctx, j, next)
 	return saved
+}
+
+// release finishes an attempt that ended with st — archives its output,
+// cleans up after it, records the job's next state and, when the job has
+// ended, closes its run — in the background: each is an executor or
+// database call, and a cycle in which hundreds of jobs end would otherwise
+// hold up every admission behind them. Until it is done the job is busy:
+// not followed, not scheduled, its GPUs still counted as held (its pods
+// may still be there).
+func (c *Controller) release(j Job, st executor.Status) {
+	c.enqueue(j.ID, func() {
+		ctx := context.Background()
+		next := j.Clone()
+		c.finish(ctx, j, &next, st, c.cfg.Clock.Now().UTC())
+		if saved, ok := c.save(ctx, j, next); ok && saved.State.Final() {
+			c.ended(ctx, saved)
+		}
+	}, true)
 }
 
 // stoppedStatus is the final status of a job whose stop completed.

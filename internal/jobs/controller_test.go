@@ -36,6 +36,8 @@ type scripted struct {
 	phase    map[string]executor.Phase
 	stops    map[string]executor.StopReason
 	startErr error
+	// cleanupGate, when set, holds every Cleanup until it is closed.
+	cleanupGate chan struct{}
 }
 
 func newScripted(nodes ...scheduler.Node) *scripted {
@@ -91,6 +93,12 @@ func (s *scripted) Stop(_ context.Context, id string, reason executor.StopReason
 }
 
 func (s *scripted) Cleanup(_ context.Context, id string) error {
+	s.mu.Lock()
+	gate := s.cleanupGate
+	s.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.phase, id)
@@ -310,7 +318,8 @@ func TestReclaimPreemptsBorrowedWork(t *testing.T) {
 	if got := f.job(t, borrowed.ID); got.State != jobs.StateStopping || f.exec.stops[borrowed.ID] != executor.StopPreempt {
 		t.Fatalf("borrower after reclaim: %s stop %q", got.State, f.exec.stops[borrowed.ID])
 	}
-	f.cycle(t) // sees the preemption, admits the owner
+	f.cycle(t) // sees the preemption; its clean-up records it in the background
+	f.cycle(t) // admits the owner
 	f.cycle(t)
 	b, o := f.job(t, borrowed.ID), f.job(t, owner.ID)
 	if b.State != jobs.StateQueued || b.Preemptions != 1 || !strings.Contains(b.Reason, "") {
@@ -334,5 +343,47 @@ func TestOneControllerActs(t *testing.T) {
 	}
 	if got := f.job(t, j.ID); got.State != jobs.StateStarting {
 		t.Fatalf("replica-b acted without the lease: %s", got.State)
+	}
+}
+
+// A cycle in which a job ends does not wait for its clean-up (archiving
+// the output, deleting the pods, recording the end, closing the run): at
+// thousands of jobs the clean-ups done inside the cycle held up every
+// admission behind them. The job's GPUs count as held until its clean-up
+// has recorded the end; then the next job gets them.
+func TestEndedJobsAreCleanedUpOutsideTheCycle(t *testing.T) {
+	f := newFixture(t, node("n1", 8))
+	a, err := f.svc.Submit(t.Context(), alice, jobs.SubmitRequest{Team: "vision", Project: "model", GPUs: intp(8)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.cycle(t)
+	f.cycle(t)
+	b, err := f.svc.Submit(t.Context(), alice, jobs.SubmitRequest{Team: "vision", Project: "model", GPUs: intp(8)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gate := make(chan struct{})
+	f.exec.mu.Lock()
+	f.exec.cleanupGate = gate
+	f.exec.mu.Unlock()
+	f.exec.set(a.ID, executor.PhaseSucceeded)
+	if err := f.ctl.Cycle(t.Context()); err != nil { // returns with A's clean-up held
+		t.Fatal(err)
+	}
+	if got := f.job(t, a.ID); got.State != jobs.StateRunning {
+		t.Errorf("A during its clean-up: %s, want running", got.State)
+	}
+	if got := f.job(t, b.ID); got.State != jobs.StateQueued {
+		t.Errorf("B during A's clean-up: %s, want queued", got.State)
+	}
+	close(gate)
+	f.ctl.Settle()
+	if got := f.job(t, a.ID); got.State != jobs.StateSucceeded {
+		t.Errorf("A after its clean-up: %s, want succeeded", got.State)
+	}
+	f.cycle(t)
+	if got := f.job(t, b.ID); got.State != jobs.StateStarting {
+		t.Errorf("B: %s (%s), want starting", got.State, got.Reason)
 	}
 }

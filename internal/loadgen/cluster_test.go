@@ -67,7 +67,7 @@ func TestSchedulingThroughputOnARealCluster(t *testing.T) {
 	}
 	backend := "sqlite"
 	if os.Getenv("MLPORTAL_TEST_POSTGRES_DSN") != "" {
-		backend = "postgres" // SQLite answered 500s to 64 concurrent submitters
+		backend = "postgres" // the production store
 	}
 	o := options{mode: "k8s-jobs", bin: bin, backends: []string{backend}, postgresDSN: os.Getenv("MLPORTAL_TEST_POSTGRES_DSN"), duration: time.Second, concurrency: num("MLPORTAL_KSCALE_CONCURRENCY", 32),
 		maxRequests: 1, poll: 10 * time.Millisecond, kubeconfig: cluster.Kubeconfig(),

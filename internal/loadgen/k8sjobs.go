@@ -349,7 +349,12 @@ func measure(ctx context.Context, o options, p k8sPlan, w *watcher, path string,
 
 // mlportalPath runs the jobs through mlportal's API and scheduler.
 func mlportalPath(ctx context.Context, o options, cs kubernetes.Interface, p k8sPlan) (res k8sResult, err error) {
-	o.extraConfig = "  jobs:\n    executor: kubernetes\n"
+	// Each project's namespace must hold its team's share of the jobs: the
+	// default quota (50 pods, 32 CPUs) would refuse the 51st pod, which the
+	// executor reports as "no quota left" and the job fails after its retries.
+	perTeam := (p.jobs + p.teams - 1) / p.teams
+	o.extraConfig = "  jobs:\n    executor: kubernetes\n" + fmt.Sprintf(
+		"  projects:\n    defaultQuota:\n      pods: %d\n      cpu: %q\n      memory: %q\n", perTeam+10, fmt.Sprint(perTeam/10+10), fmt.Sprintf("%dGi", perTeam/8+16))
 	srv, err := startServer(ctx, o, o.backends[0])
 	if err != nil {
 		return k8sResult{path: "mlportal"}, err
@@ -399,7 +404,7 @@ func mlportalPath(ctx context.Context, o options, cs kubernetes.Interface, p k8s
 		return out.ID, nil
 	})
 	// Free the nodes for the default path: stop mlportal, delete its pods.
-	stopped = true
+	stopped, srv.keepLog = true, err != nil
 	err = errors.Join(err, srv.stop())
 	for _, t := range teams {
 		if derr := cs.CoreV1().Pods(t+"-train").DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)},

@@ -48,6 +48,11 @@ func (c *client) do(ctx context.Context, method, path, bearer string, body []byt
 	if out != nil && resp.StatusCode < 300 {
 		return resp.StatusCode, json.NewDecoder(resp.Body).Decode(out)
 	}
+	if resp.StatusCode >= 400 {
+		// The error body says why (a 5xx carries a request id for the server log).
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return resp.StatusCode, fmt.Errorf("%s %s: %d %s", method, path, resp.StatusCode, bytes.TrimSpace(msg))
+	}
 	_, err = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode, err
 }

@@ -30,6 +30,7 @@ type server struct {
 	logPath    string
 	exited     chan error
 	cleanup    func() error // drops the PostgreSQL database, if any
+	keepLog    bool         // stop leaves the log (the run failed: it has the cause)
 }
 
 // startServer writes a config for backend, starts the binary on
@@ -144,6 +145,10 @@ func (s *server) stop() error {
 		}
 	}
 	err = errors.Join(err, s.cleanup())
+	if s.keepLog {
+		fmt.Fprintf(os.Stderr, "loadgen: the server's log is kept in %s\n", s.logPath)
+		return err
+	}
 	if err == nil {
 		err = os.RemoveAll(s.dir)
 	}

@@ -53,6 +53,13 @@ type Store struct {
 	stmts map[string]*sql.Stmt // prepared once per query text; SQLite would re-plan every call
 
 	changes changeSignal // wakes change-feed readers (changes.go)
+
+	// writer serializes this process's SQLite writes (nil on PostgreSQL).
+	// SQLite has one writer at a time; left to its busy handler, which
+	// polls, a write among dozens of concurrent ones could wait past
+	// busy_timeout and fail with SQLITE_BUSY (a 500 on POST /api/v1/jobs
+	// under 64 concurrent submitters). Queued here, writers take turns.
+	writer chan struct{}
 }
 
 // Open connects, applies pending migrations and returns the store. For
@@ -86,6 +93,9 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*Store, error) 
 		db.SetConnMaxLifetime(opt.ConnMaxLifetime)
 	}
 	s := &Store{db: db, driver: driver, stmts: map[string]*sql.Stmt{}}
+	if driver == SQLite {
+		s.writer = make(chan struct{}, 1)
+	}
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -180,7 +190,28 @@ func (s *Store) exec(ctx context.Context, tx *sql.Tx, query string, args ...any)
 	if err != nil {
 		return nil, err
 	}
+	if tx == nil { // a statement of its own is a write transaction of its own
+		unlock, err := s.lockWrites(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+	}
 	return st.ExecContext(ctx, args...)
+}
+
+// lockWrites waits for this process's turn to write to SQLite (a no-op on
+// PostgreSQL); call the returned function when the write has committed.
+func (s *Store) lockWrites(ctx context.Context) (func(), error) {
+	if s.writer == nil {
+		return func() {}, nil
+	}
+	select {
+	case s.writer <- struct{}{}:
+		return func() { <-s.writer }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func (s *Store) query(ctx context.Context, tx *sql.Tx, query string, args ...any) (*sql.Rows, error) {
@@ -205,6 +236,11 @@ func (s *Store) queryRow(ctx context.Context, tx *sql.Tx, query string, args ...
 
 // inTx runs fn in a transaction, committing when it returns nil.
 func (s *Store) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	unlock, err := s.lockWrites(ctx)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", err)
