@@ -128,9 +128,10 @@ func (c *client) phase(ctx context.Context, op, label string, d time.Duration, w
 // closedLoop runs workers, each calling req (with its worker index) again
 // as soon as the last call returned, until d has passed, maxRequests calls
 // were made or ctx ends, and summarizes the calls that reported success.
+// A call in flight at the deadline completes and counts (an operation
+// slower than d is still measured once per worker); elapsed includes it.
 func closedLoop(ctx context.Context, d time.Duration, workers, maxRequests int, req func(ctx context.Context, worker int) bool) result {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
+	deadline := time.Now().Add(d)
 	var budget atomic.Int64
 	budget.Store(int64(maxRequests))
 	lat := make([][]time.Duration, workers)
@@ -139,14 +140,14 @@ func closedLoop(ctx context.Context, d time.Duration, workers, maxRequests int, 
 	start := time.Now()
 	for w := range workers {
 		wg.Go(func() {
-			for ctx.Err() == nil && budget.Add(-1) >= 0 {
+			for ctx.Err() == nil && time.Now().Before(deadline) && budget.Add(-1) >= 0 {
 				t0 := time.Now()
 				ok := req(ctx, w)
 				el := time.Since(t0)
 				switch {
 				case ok:
 					lat[w] = append(lat[w], el)
-				case ctx.Err() == nil: // a request cut short by the deadline is not an error
+				case ctx.Err() == nil: // a request cut short by an interrupt is not an error
 					errs[w]++
 				}
 			}
