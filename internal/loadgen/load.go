@@ -36,7 +36,9 @@ func (c *client) do(ctx context.Context, method, path, bearer string, body []byt
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Authorization", "Bearer "+bearer)
+	if bearer != "" { // MLflow's own server runs without authentication
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
@@ -102,7 +104,8 @@ type result struct {
 	backend, operation string
 	requests, errors   int
 	elapsed            time.Duration
-	p50, p90, p99, max time.Duration
+	p50, p90, p95, p99 time.Duration
+	max                time.Duration
 	// CPU time (user+system) per request of the server and of the load
 	// generator: what the machine spent, however busy it was otherwise.
 	serverCPU, loadgenCPU time.Duration
@@ -119,8 +122,21 @@ func (r result) rate() float64 {
 // one is answered) until d has passed, maxRequests were sent or ctx ends.
 // Latencies are of successful requests; errors are counted apart.
 func (c *client) phase(ctx context.Context, op, label string, d time.Duration, workers, maxRequests int) result {
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
+	r := closedLoop(ctx, d, workers, maxRequests, func(ctx context.Context, _ int) bool { return c.request(ctx, op) })
+	r.operation = op + " " + opPath(op)
+	if label != "run" {
+		return result{operation: r.operation, elapsed: r.elapsed}
+	}
+	return r
+}
+
+// closedLoop runs workers, each calling req (with its worker index) again
+// as soon as the last call returned, until d has passed, maxRequests calls
+// were made or ctx ends, and summarizes the calls that reported success.
+// A call in flight at the deadline completes and counts (an operation
+// slower than d is still measured once per worker); elapsed includes it.
+func closedLoop(ctx context.Context, d time.Duration, workers, maxRequests int, req func(ctx context.Context, worker int) bool) result {
+	deadline := time.Now().Add(d)
 	var budget atomic.Int64
 	budget.Store(int64(maxRequests))
 	lat := make([][]time.Duration, workers)
@@ -129,24 +145,21 @@ func (c *client) phase(ctx context.Context, op, label string, d time.Duration, w
 	start := time.Now()
 	for w := range workers {
 		wg.Go(func() {
-			for ctx.Err() == nil && budget.Add(-1) >= 0 {
+			for ctx.Err() == nil && time.Now().Before(deadline) && budget.Add(-1) >= 0 {
 				t0 := time.Now()
-				ok := c.request(ctx, op)
+				ok := req(ctx, w)
 				el := time.Since(t0)
 				switch {
 				case ok:
 					lat[w] = append(lat[w], el)
-				case ctx.Err() == nil: // a request cut short by the deadline is not an error
+				case ctx.Err() == nil: // a request cut short by an interrupt is not an error
 					errs[w]++
 				}
 			}
 		})
 	}
 	wg.Wait()
-	r := result{operation: op + " " + opPath(op), elapsed: time.Since(start)}
-	if label != "run" {
-		return r
-	}
+	r := result{elapsed: time.Since(start)}
 	all := slices.Concat(lat...)
 	slices.Sort(all)
 	r.requests = len(all)
@@ -155,7 +168,7 @@ func (c *client) phase(ctx context.Context, op, label string, d time.Duration, w
 	}
 	r.requests += r.errors
 	if n := len(all); n > 0 {
-		r.p50, r.p90, r.p99, r.max = all[(n-1)*50/100], all[(n-1)*90/100], all[(n-1)*99/100], all[n-1]
+		r.p50, r.p90, r.p95, r.p99, r.max = all[(n-1)*50/100], all[(n-1)*90/100], all[(n-1)*95/100], all[(n-1)*99/100], all[n-1]
 	}
 	return r
 }

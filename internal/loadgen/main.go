@@ -31,6 +31,11 @@
 //
 //	MLPORTAL_KSCALE_NODES=1000 MLPORTAL_KSCALE_JOBS=10000 go test -run TestSchedulingThroughputOnARealCluster -v -timeout 60m ./internal/loadgen
 //
+// With -mode mlflow it measures mlportal's MLflow REST API side by side with
+// a real `mlflow server` on the same data (see mlflow.go):
+//
+//	go run ./internal/loadgen -mode mlflow -bin ./bin/mlportal -mlflow-venv DIR [-runs 100000] [-versions 5000] [-seed-concurrency 32] [-concurrency 8]
+//
 // It only ever talks to 127.0.0.1 and to the server it started, and every
 // phase is bounded by -duration and -max-requests. It does not assert
 // targets: docs/benchmarks.md compares the numbers with them. The load
@@ -71,13 +76,18 @@ type options struct {
 	paths              []string
 	boundTimeout       time.Duration
 	extraConfig        string // appended to the server's mlportal: section
+	// mlflow mode
+	runs, versions  int
+	seedConcurrency int
+	page            int    // max_results of the searches
+	mlflowVenv      string // a virtualenv with mlflow installed (bin/mlflow)
 }
 
 func main() {
 	var o options
 	var mix, backends string
 	var paths string
-	flag.StringVar(&o.mode, "mode", "load", "load (teams API throughput), bootstrap (ML project creation latency) or k8s-jobs (scheduling throughput on a cluster)")
+	flag.StringVar(&o.mode, "mode", "load", "load (teams API throughput), bootstrap (ML project creation latency) k8s-jobs (scheduling throughput on a cluster) or mlflow (MLflow API vs a real mlflow server)")
 	flag.IntVar(&o.nodes, "nodes", 50, "k8s-jobs: kwok GPU nodes to create")
 	flag.IntVar(&o.jobs, "jobs", 300, "k8s-jobs: one-GPU jobs per path")
 	flag.IntVar(&o.teams, "teams", 10, "k8s-jobs: teams (mlportal) and namespaces (default path) the jobs are spread over")
@@ -87,6 +97,11 @@ func main() {
 	flag.IntVar(&o.concurrent, "concurrent", 50, "bootstrap: projects created at once")
 	flag.DurationVar(&o.poll, "poll", 10*time.Millisecond, "bootstrap: how often a project is read until it has succeeded")
 	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "bootstrap: give the server this kubeconfig, so the namespace step applies to that cluster")
+	flag.IntVar(&o.runs, "runs", 100_000, "mlflow: runs seeded into the searched experiment")
+	flag.IntVar(&o.versions, "versions", 5_000, "mlflow: versions seeded into the registered model")
+	flag.IntVar(&o.page, "page", 100, "mlflow: max_results of runs/search and model-versions/search")
+	flag.IntVar(&o.seedConcurrency, "seed-concurrency", 32, "mlflow: requests in flight while seeding")
+	flag.StringVar(&o.mlflowVenv, "mlflow-venv", os.Getenv("MLPORTAL_SKELETON_VENV"), "mlflow: virtualenv whose bin/mlflow is started (default $MLPORTAL_SKELETON_VENV; bash scaffolder-templates/ml-project/pyenv.sh --print-venv)")
 	flag.StringVar(&o.bin, "bin", "./bin/mlportal", "the mlportal binary to start (make build)")
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measured time per backend and operation")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured time before each measured phase")
@@ -120,8 +135,12 @@ func main() {
 		}
 		return
 	}
-	if o.mode == "bootstrap" {
-		if err := bootstrapMain(ctx, o); err != nil {
+	if o.mode == "bootstrap" || o.mode == "mlflow" {
+		modeMain := bootstrapMain
+		if o.mode == "mlflow" {
+			modeMain = mlflowMain
+		}
+		if err := modeMain(ctx, o); err != nil {
 			fmt.Fprintln(os.Stderr, "loadgen:", err)
 			os.Exit(1)
 		}
@@ -158,8 +177,8 @@ func (o options) validate() error {
 	if o.concurrency < 1 || o.concurrency > 1024 || o.maxRequests < 1 || o.seed < 0 || o.seed > 100_000 {
 		return fmt.Errorf("-concurrency must be 1..1024, -max-requests ≥ 1 and -seed 0..100000")
 	}
-	if o.mode != "load" && o.mode != "bootstrap" && o.mode != "k8s-jobs" {
-		return fmt.Errorf("-mode: unknown mode %q (want load, bootstrap, k8s-jobs)", o.mode)
+	if o.mode != "load" && o.mode != "bootstrap" && o.mode != "k8s-jobs" && o.mode != "mlflow" {
+		return fmt.Errorf("-mode: unknown mode %q (want load, bootstrap, k8s-jobs, mlflow)", o.mode)
 	}
 	if o.mode == "k8s-jobs" {
 		if o.kubeconfig == "" {
@@ -172,6 +191,11 @@ func (o options) validate() error {
 			if p != "mlportal" && p != "default" {
 				return fmt.Errorf("-paths: unknown path %q (want mlportal, default)", p)
 			}
+		}
+	}
+	if o.mode == "mlflow" {
+		if err := o.validateMLflow(); err != nil {
+			return err
 		}
 	}
 	if o.projects < 0 || o.projects > 10_000 || o.concurrent < 0 || o.concurrent > 1000 || o.poll < time.Millisecond || o.poll > 10*time.Second {
