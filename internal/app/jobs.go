@@ -112,7 +112,7 @@ func newJobs(cfg config.Config, st *store.Store, templates jobs.Templates, token
 	closeExec := func() error { return nil }
 	checkpoints := "" // Kubernetes: the executor's mount path
 	if cfg.Jobs.Executor == "kubernetes" {
-		cs, err := kubeClient(cfg)
+		cs, err := kubeClient(cfg, executorQPS, executorBurst)
 		if err != nil {
 			return nil, err
 		}

@@ -75,10 +75,15 @@ func projectOptions(cfg config.Config) []project.Option {
 		project.WithSCMs(cfg.SCM.Default, scms...)}
 }
 
-// The namespace step's client-side rate limit towards the apiserver.
+// Client-side rate limits towards the apiserver: the namespace step's, and
+// the Kubernetes executor's, which creates a pod per admitted replica and
+// would otherwise cap admissions below the scheduler's pace (the
+// apiserver's priority and fairness still protects it).
 const (
-	kubeQPS   = 100
-	kubeBurst = 200
+	kubeQPS       = 100
+	kubeBurst     = 200
+	executorQPS   = 1000
+	executorBurst = 2000
 )
 
 // newNamespaces returns the cluster adapter, or nil in local mode (no
@@ -99,7 +104,7 @@ func newNamespaces(cfg config.Config, teams teamGetter, log *slog.Logger) (proje
 		log.Info("no cluster configured (mlportal.kubernetes.kubeconfig): projects run in local mode")
 		return nil, nil
 	}
-	cs, err := kubeClient(cfg)
+	cs, err := kubeClient(cfg, kubeQPS, kubeBurst)
 	if err != nil {
 		return nil, err
 	}
@@ -107,8 +112,9 @@ func newNamespaces(cfg config.Config, teams teamGetter, log *slog.Logger) (proje
 	return ns, nil
 }
 
-// kubeClient is the configured cluster's client.
-func kubeClient(cfg config.Config) (kubernetes.Interface, error) {
+// kubeClient is the configured cluster's client, limited to qps requests
+// per second (bursts of burst) on mlportal's side.
+func kubeClient(cfg config.Config, qps float32, burst int) (kubernetes.Interface, error) {
 	rc, err := clientcmd.BuildConfigFromFlags("", cfg.Kubernetes.Kubeconfig)
 	if err != nil {
 		return nil, fmt.Errorf("mlportal.kubernetes.kubeconfig: %w", err)
@@ -117,7 +123,7 @@ func kubeClient(cfg config.Config) (kubernetes.Interface, error) {
 	// project wait about 1.5 s for its applies and 50 concurrent ones
 	// over a minute (docs/benchmarks.md); the apiserver's own priority and
 	// fairness protects it.
-	rc.QPS, rc.Burst = kubeQPS, kubeBurst
+	rc.QPS, rc.Burst = qps, burst
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("mlportal.kubernetes.kubeconfig: %w", err)
