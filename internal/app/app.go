@@ -347,6 +347,7 @@ func printBanner(w io.Writer, url string, cfg config.Config, adminToken, source 
 	fmt.Fprintf(w, "  ./bin/mlportal teams create ml-research --display-name \"ML Research\" --group group:default/ml-research\n")
 	fmt.Fprintf(w, "  ./bin/mlportal token create --name laptop --team ml-research --verbs read,write\n")
 	fmt.Fprintf(w, "  ./bin/mlportal project create churn-model --team ml-research --wait\n")
+	fmt.Fprintf(w, "  ./bin/mlportal train --project churn-model --team ml-research --gpus 0 --wait   # CPU-only here; drop --gpus 0 on a GPU machine\n")
 	fmt.Fprintf(w, "  curl -s %s/api/v1/openapi.yaml | head\n\nPress Ctrl-C to stop.\n\n", url)
 }
 

@@ -185,9 +185,10 @@ func newState(snap *Snapshot, pol Policy) *state {
 	}
 	s := &state{snap: snap, pol: pol, now: snap.Now.UnixNano(), jobs: snap.Pending}
 
-	// GPU types present on nodes, sorted.
+	// GPU types present on nodes, sorted; nodes without GPUs form the
+	// type "" (sorted first), which only CPU-only jobs use.
 	for i := range snap.Nodes {
-		if t := snap.Nodes[i].GPUType; t != "" && snap.Nodes[i].GPUs > 0 && !slices.Contains(s.types, t) {
+		if t := nodeType(&snap.Nodes[i]); !slices.Contains(s.types, t) {
 			s.types = append(s.types, t)
 		}
 	}
@@ -233,7 +234,7 @@ func newState(snap *Snapshot, pol Policy) *state {
 		}
 		s.capCPU += n.CPUMillis
 		s.capMem += n.MemoryBytes
-		if t, ok := s.typeIdx[n.GPUType]; ok && n.GPUs > 0 {
+		if t, ok := s.typeIdx[nodeType(n)]; ok {
 			ns.typ = t
 			s.capGPU[t] += int32(n.GPUs)
 			s.byType[t] = append(s.byType[t], int32(k))
@@ -365,4 +366,13 @@ func (s *state) addRunning(a *Allocation) {
 	if a.Terminating && a.PreemptedFor != "" {
 		s.preemptingFor[a.PreemptedFor] = append(s.preemptingFor[a.PreemptedFor], j.ID)
 	}
+}
+
+// nodeType is the GPU type a node offers, "" for a node without GPUs
+// (a CPU-only machine, such as a laptop running the local executor).
+func nodeType(n *Node) string {
+	if n.GPUs > 0 && n.GPUType != "" {
+		return n.GPUType
+	}
+	return ""
 }
