@@ -128,11 +128,7 @@ func (a *API) searchRegisteredModels(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f, err := parseFilter(req.Filter)
-	if err != nil {
-		return err
-	}
-	obs, err := parseOrderBy(req.OrderBy)
+	f, obs, err := parseSearch(req.Filter, req.OrderBy)
 	if err != nil {
 		return err
 	}
@@ -281,11 +277,7 @@ func (a *API) searchModelVersions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	f, err := parseFilter(req.Filter)
-	if err != nil {
-		return err
-	}
-	obs, err := parseOrderBy(req.OrderBy)
+	f, obs, err := parseSearch(req.Filter, req.OrderBy)
 	if err != nil {
 		return err
 	}

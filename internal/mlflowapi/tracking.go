@@ -53,6 +53,16 @@ func parseFilter(s string) (tracking.Filter, error) {
 	return tracking.ParseFilter(s)
 }
 
+// parseSearch reads a search's filter and order-by clauses.
+func parseSearch(filter string, orderBy []string) (tracking.Filter, []tracking.OrderBy, error) {
+	f, err := parseFilter(filter)
+	if err != nil {
+		return nil, nil, err
+	}
+	obs, err := parseOrderBy(orderBy)
+	return f, obs, err
+}
+
 func parseOrderBy(items []string) ([]tracking.OrderBy, error) {
 	out := make([]tracking.OrderBy, 0, len(items))
 	for _, s := range items {
@@ -153,11 +163,7 @@ func (a *API) searchExperiments(c echo.Context) error {
 		}
 		req.MaxResults, req.PageToken, req.Filter, req.OrderBy, req.ViewType = body.MaxResults, body.PageToken, body.Filter, body.OrderBy, body.ViewType
 	}
-	f, err := parseFilter(req.Filter)
-	if err != nil {
-		return err
-	}
-	obs, err := parseOrderBy(req.OrderBy)
+	f, obs, err := parseSearch(req.Filter, req.OrderBy)
 	if err != nil {
 		return err
 	}
@@ -591,11 +597,7 @@ func (a *API) searchRuns(c echo.Context) error {
 	if err := bind(c, &req); err != nil {
 		return err
 	}
-	f, err := parseFilter(req.Filter)
-	if err != nil {
-		return err
-	}
-	obs, err := parseOrderBy(req.OrderBy)
+	f, obs, err := parseSearch(req.Filter, req.OrderBy)
 	if err != nil {
 		return err
 	}
