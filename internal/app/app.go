@@ -260,6 +260,12 @@ func (a *App) Serve(ctx context.Context) error {
 	if opt.Ready != nil {
 		opt.Ready(url)
 	}
+	if cfg.Server.DebugAddr != "" {
+		if err := serveProfiles(ctx, cfg.Server.DebugAddr, log); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	go purgeIdempotencyKeys(ctx, a.store, opt.Clock, log)
 	if err := a.Start(ctx); err != nil {
 		ln.Close()

@@ -118,7 +118,8 @@ func newJobs(cfg config.Config, st *store.Store, templates jobs.Templates, token
 		}
 		kc := cfg.Jobs.Kubernetes
 		kex := kube.New(cs, kube.Config{CheckpointPVC: kc.CheckpointClaim, PriorityClassName: kc.PriorityClassName,
-			CheckpointGrace: cfg.Jobs.GracePeriod.Duration, Clock: clk}, log)
+			CheckpointGrace: cfg.Jobs.GracePeriod.Duration, Binding: kube.Binding(kc.Binding),
+			PodAnnotations: kc.PodAnnotations, Clock: clk}, log)
 		exe, closeExec = kex, kex.Close
 	} else {
 		ex, err := local.New(local.Config{Dir: lc.Dir, CacheDir: lc.CacheDir, NodeName: lc.NodeName, Python: lc.Python,
@@ -138,7 +139,7 @@ func newJobs(cfg config.Config, st *store.Store, templates jobs.Templates, token
 	ctl := jobs.NewController(jobs.ControllerConfig{Repo: st, Teams: st, Executor: exe, Runs: jobRuns{tracking: trk},
 		Tokens: jobTokens{tokens: tokens}, Spaces: spaces,
 		Leases: st, Logs: jobLogs{store: artifacts}, Pricer: q.pricer(), Clock: clk, Log: log, Policy: pol, Owner: runnerOwner(), TrackingURI: cfg.Server.BaseURL,
-		CheckpointRoot: checkpoints})
+		CheckpointRoot: checkpoints, Workers: cfg.Jobs.StartWorkers})
 	svc := jobs.NewService(st, st, st, templates, exe, ctl, clk, nil, q.jobOptions()...).WithLogArchive(jobLogs{store: artifacts})
 	return &jobsParts{service: svc, controller: ctl, close: closeExec}, nil
 }

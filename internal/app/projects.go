@@ -124,6 +124,10 @@ func kubeClient(cfg config.Config, qps float32, burst int) (kubernetes.Interface
 	// over a minute (docs/benchmarks.md); the apiserver's own priority and
 	// fairness protects it.
 	rc.QPS, rc.Burst = qps, burst
+	// Protobuf, not JSON: a third of the bytes and far less CPU to encode
+	// and decode on both sides, for the built-in kinds mlportal uses.
+	rc.ContentType = "application/vnd.kubernetes.protobuf"
+	rc.AcceptContentTypes = "application/vnd.kubernetes.protobuf,application/json"
 	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("mlportal.kubernetes.kubeconfig: %w", err)

@@ -51,14 +51,19 @@ type MLflowConfig struct {
 // JobsConfig configures training and batch jobs (internal/jobs).
 type JobsConfig struct {
 	// Executor runs admitted jobs: "local" (processes on this machine,
-	// the default) or "kubernetes" (a Job per job on
+	// the default) or "kubernetes" (a pod per replica on
 	// mlportal.kubernetes.kubeconfig's cluster).
 	Executor string `yaml:"executor"`
 	// GracePeriod is how long a cancelled or preempted job has between
 	// SIGTERM and SIGKILL to write a checkpoint.
-	GracePeriod Duration                 `yaml:"gracePeriod"`
-	Local       LocalExecutorConfig      `yaml:"local"`
-	Kubernetes  KubernetesExecutorConfig `yaml:"kubernetes"`
+	GracePeriod Duration `yaml:"gracePeriod"`
+	// StartWorkers bounds the starts and stops of admitted jobs under way
+	// at once (128): on Kubernetes each waits for a pod creation, which
+	// the namespace's ResourceQuota admission serialises per namespace,
+	// so throughput grows with how many are in flight.
+	StartWorkers int                      `yaml:"startWorkers"`
+	Local        LocalExecutorConfig      `yaml:"local"`
+	Kubernetes   KubernetesExecutorConfig `yaml:"kubernetes"`
 }
 
 // KubernetesExecutorConfig configures the Kubernetes executor.
@@ -69,6 +74,14 @@ type KubernetesExecutorConfig struct {
 	CheckpointClaim string `yaml:"checkpointClaim"`
 	// PriorityClassName is set on every job pod (optional).
 	PriorityClassName string `yaml:"priorityClassName"`
+	// Binding is who binds job pods to the nodes mlportal chose:
+	// "mlportal" (spec.nodeName at creation, the default) or
+	// "kube-scheduler" (required node affinity; for GPU nodes shared with
+	// pods mlportal does not schedule). ADR 0012.
+	Binding string `yaml:"binding"`
+	// PodAnnotations are added to every job pod (e.g. an autoscaler's
+	// safe-to-evict=false).
+	PodAnnotations map[string]string `yaml:"podAnnotations"`
 }
 
 // LocalExecutorConfig configures the local executor.
@@ -188,6 +201,10 @@ type Server struct {
 	IdleTimeout       Duration `yaml:"idleTimeout"`       // 120s
 	ShutdownTimeout   Duration `yaml:"shutdownTimeout"`   // 30s
 	MaxBodyBytes      ByteSize `yaml:"maxBodyBytes"`      // 1MiB; accepts 1048576, "1MiB", "512KiB", "10MB"
+	// DebugAddr serves Go's profiles (/debug/pprof/) on a listener of its
+	// own, without authentication: keep it on loopback. Empty (the
+	// default): off.
+	DebugAddr string `yaml:"debugAddr"`
 }
 
 // Database configures the state store.
@@ -330,7 +347,7 @@ func Default() Config {
 		Log:       Log{Level: "info", Format: "text"},
 		SCM:       SCMConfig{Default: "local"},
 		Artifacts: ArtifactsConfig{Backend: "fs"},
-		Jobs:      JobsConfig{Executor: "local", GracePeriod: Duration{30 * time.Second}},
+		Jobs:      JobsConfig{Executor: "local", GracePeriod: Duration{30 * time.Second}, StartWorkers: 128, Kubernetes: KubernetesExecutorConfig{Binding: "mlportal"}},
 		MLflow:    MLflowConfig{Timeout: Duration{30 * time.Second}},
 		Costs:     CostsConfig{Currency: "USD"},
 		Projects: ProjectsConfig{

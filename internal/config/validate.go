@@ -79,7 +79,13 @@ func (c Config) Validate() error {
 	default:
 		ps.add("jobs.executor", "must be local or kubernetes (got %q)", c.Jobs.Executor)
 	}
+	if b := c.Jobs.Kubernetes.Binding; b != "mlportal" && b != "kube-scheduler" {
+		ps.add("jobs.kubernetes.binding", "must be mlportal or kube-scheduler (got %q)", b)
+	}
 	positive(&ps, "jobs.gracePeriod", c.Jobs.GracePeriod)
+	if c.Jobs.StartWorkers < 1 || c.Jobs.StartWorkers > 4096 {
+		ps.add("jobs.startWorkers", "must be between 1 and 4096 (got %d)", c.Jobs.StartWorkers)
+	}
 	c.Costs.validate(&ps)
 	if len(ps) > 0 {
 		return &ValidationError{Problems: ps}

@@ -199,6 +199,13 @@ var _ jobs.BudgetCheck = (*Service)(nil).Check
 // threshold (or over a soft limit) it returns a warning for the job's
 // reason. Teams without a budget pass.
 func (s *Service) Check(ctx context.Context, teamName string) (string, error) {
+	// Most teams have no budget: one indexed read, not a sum of the
+	// month's jobs, on every submission.
+	if _, err := s.budgets.GetBudget(ctx, teamName); errors.Is(err, fault.ErrNotFound) {
+		return "", nil
+	} else if err != nil {
+		return "", err
+	}
 	st, err := s.status(ctx, teamName)
 	if err != nil {
 		return "", err

@@ -11,6 +11,7 @@ import (
 	"path"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -100,7 +101,8 @@ type ControllerConfig struct {
 	// InventoryTTL is how long an inventory is reused (0 = 10s).
 	InventoryTTL time.Duration
 	// Workers bounds the starts and stops run at once in the background
-	// (0 = 32): each holds a database connection and an executor call.
+	// (0 = 128): each holds an executor call and, briefly, a database
+	// connection.
 	Workers int
 }
 
@@ -122,6 +124,9 @@ type Controller struct {
 
 	inv   []scheduler.Node
 	invAt time.Time
+
+	known   map[string]Job // the active jobs as last read, by id (Cycle's goroutine only)
+	knownAt time.Time      // when they were last read in full
 }
 
 var _ Waker = (*Controller)(nil)
@@ -135,7 +140,7 @@ func NewController(cfg ControllerConfig) *Controller {
 		cfg.InventoryTTL = 10 * time.Second
 	}
 	if cfg.Workers <= 0 {
-		cfg.Workers = 32
+		cfg.Workers = 128
 	}
 	if cfg.Owner == "" {
 		cfg.Owner = NewID()
@@ -180,13 +185,20 @@ func (c *Controller) Cycle(ctx context.Context) error {
 			return err
 		}
 	}
-	active, err := c.cfg.Repo.ListActiveJobs(ctx)
+	active, err := c.activeJobs(ctx, now)
 	if err != nil {
 		return fmt.Errorf("list active jobs: %w", err)
 	}
+	// What changed is saved together at the end of the cycle, one
+	// transaction for thousands of jobs: followed runs, admissions,
+	// explanations.
+	var changes []change
 	for i := range active {
 		if active[i].State.Holds() && !c.busy(active[i].ID) {
-			active[i] = c.follow(ctx, active[i])
+			if next, ok := c.follow(ctx, active[i]); ok {
+				changes = append(changes, change{cur: active[i], next: next})
+				active[i] = next
+			}
 		}
 	}
 	snap, err := c.snapshot(ctx, now, active)
@@ -205,13 +217,18 @@ func (c *Controller) Cycle(ctx context.Context) error {
 	}
 	for _, a := range d.Admit {
 		if j := byID[a.JobID]; j != nil {
-			c.admit(ctx, *j, a, snap)
+			changes = append(changes, change{cur: *j, next: c.admission(*j, a, snap), admitted: true})
 		}
 	}
 	for _, p := range d.Pending {
 		if j := byID[p.JobID]; j != nil {
-			c.explain(ctx, *j, p)
+			if next, ok := explanation(*j, p); ok {
+				changes = append(changes, change{cur: *j, next: next})
+			}
 		}
+	}
+	for _, saved := range c.saveAll(ctx, changes) { // then the admitted jobs start
+		c.async(saved.ID, func() { c.start(context.Background(), saved) })
 	}
 	// Jobs stopping at a user's request.
 	for _, j := range active {
@@ -220,6 +237,67 @@ func (c *Controller) Cycle(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// fullReadEvery is how often a cycle reads every active job rather than
+// only those whose version changed.
+const fullReadEvery = time.Minute
+
+// activeJobs returns every job that has not ended, oldest first. A cycle
+// reads only the ids and versions of the active jobs and then the rows
+// that changed since the last cycle: with thousands of jobs queued or
+// running, decoding all of them every cycle was most of the server's CPU.
+func (c *Controller) activeJobs(ctx context.Context, now time.Time) ([]Job, error) {
+	if c.known == nil || now.Sub(c.knownAt) >= fullReadEvery {
+		all, err := c.cfg.Repo.ListActiveJobs(ctx)
+		if err != nil {
+			return nil, err
+		}
+		c.known, c.knownAt = make(map[string]Job, len(all)), now
+		for _, j := range all {
+			c.known[j.ID] = j
+		}
+		return all, nil
+	}
+	versions, err := c.cfg.Repo.ActiveJobVersions(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var changed []string
+	for id, v := range versions {
+		if j, ok := c.known[id]; !ok || j.Version != v {
+			changed = append(changed, id)
+		}
+	}
+	for id := range c.known {
+		if _, ok := versions[id]; !ok {
+			delete(c.known, id) // ended (or deleted)
+		}
+	}
+	if len(changed) > 0 {
+		fresh, err := c.cfg.Repo.GetJobs(ctx, changed)
+		if err != nil {
+			return nil, err
+		}
+		for _, j := range fresh {
+			if j.State.Final() {
+				delete(c.known, j.ID) // ended between the two reads
+			} else {
+				c.known[j.ID] = j
+			}
+		}
+	}
+	out := make([]Job, 0, len(c.known))
+	for _, j := range c.known {
+		out = append(out, j) // callers Clone before they change a job
+	}
+	slices.SortFunc(out, func(a, b Job) int {
+		if c := a.SubmittedAt.Compare(b.SubmittedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ID, b.ID)
+	})
+	return out, nil
 }
 
 func (c *Controller) busy(id string) bool {
@@ -305,11 +383,51 @@ func (c *Controller) save(ctx context.Context, cur Job, next Job) (Job, bool) {
 	return next, true
 }
 
-// follow reads a job's run from the executor and records what changed.
-func (c *Controller) follow(ctx context.Context, j Job) Job {
+// change is a job's next state decided in a cycle.
+type change struct {
+	cur, next Job
+	admitted  bool
+}
+
+// saveBatch bounds one transaction of saveAll.
+const saveBatch = 500
+
+// saveAll records the changes in few transactions and returns the
+// admitted jobs that were recorded; a lost race leaves the stored job for
+// the next cycle, as save does.
+func (c *Controller) saveAll(ctx context.Context, changes []change) []Job {
+	now := c.cfg.Clock.Now().UTC()
+	var admitted []Job
+	for chunk := range slices.Chunk(changes, saveBatch) {
+		ups := make([]Update, len(chunk))
+		for i := range chunk {
+			chunk[i].next.UpdatedAt, chunk[i].next.Version = now, chunk[i].cur.Version+1
+			ups[i] = Update{Job: chunk[i].next, IfVersion: chunk[i].cur.Version}
+		}
+		recorded, err := c.cfg.Repo.UpdateJobs(ctx, ups)
+		if err != nil {
+			c.cfg.Log.Warn("record the cycle's decisions", "jobs", len(ups), "err", err)
+			continue
+		}
+		for i, ok := range recorded {
+			if ok && chunk[i].admitted {
+				admitted = append(admitted, chunk[i].next)
+			}
+		}
+	}
+	return admitted
+}
+
+// follow reads a job's run from the executor and returns the job with
+// what changed (ok: something did, to be saved).
+func (c *Controller) follow(ctx context.Context, j Job) (Job, bool) {
 	st, err := c.cfg.Executor.Status(ctx, j.ID)
 	if errors.Is(err, fault.ErrNotFound) && j.State == StateStarting {
-		return j // the start is still on its way
+		// Admitted, no start under way (follow skips busy jobs) and the
+		// executor has nothing: the server stopped between admitting and
+		// starting it. Start it now; starting is idempotent.
+		c.async(j.ID, func() { c.start(context.Background(), j) })
+		return j, false
 	}
 	if errors.Is(err, fault.ErrNotFound) && j.State == StateStopping && !c.busy(j.ID) {
 		// Stopped and gone, and the executor no longer knows why (it
@@ -318,7 +436,7 @@ func (c *Controller) follow(ctx context.Context, j Job) Job {
 	}
 	if err != nil {
 		c.cfg.Log.Warn("job status", "job", j.ID, "err", err)
-		return j
+		return j, false
 	}
 	next := j.Clone()
 	switch {
@@ -332,12 +450,11 @@ func (c *Controller) follow(ctx context.Context, j Job) Job {
 		next.Reason = "starting on " + joinNodes(j.Nodes) + ": " + st.Message // e.g. preparing its Python environment
 	case st.Phase.Final():
 		c.release(j, st)
-		return j
+		return j, false
 	default:
-		return j
+		return j, false
 	}
-	saved, _ := c.save(ctx, j, next)
-	return saved
+	return next, true
 }
 
 // release finishes an attempt that ended with st — archives its output,
@@ -537,19 +654,19 @@ func schedJob(j Job) scheduler.Job {
 		EstimatedDuration: j.EstimatedDuration, SubmittedAt: j.SubmittedAt, NominatedNodes: j.NominatedNodes}
 }
 
-// explain records why a queued job waits, when that changed.
-func (c *Controller) explain(ctx context.Context, j Job, p scheduler.Pending) {
+// explanation is j with why it waits, when that changed.
+func explanation(j Job, p scheduler.Pending) (Job, bool) {
 	reason := p.Explain()
 	nominated := p.Nodes
 	if p.Reason != scheduler.ReasonPreempting {
 		nominated = j.NominatedNodes
 	}
 	if reason == j.Reason && slices.Equal(nominated, j.NominatedNodes) {
-		return
+		return j, false
 	}
 	next := j.Clone()
 	next.Reason, next.NominatedNodes = reason, nominated
-	c.save(ctx, j, next)
+	return next, true
 }
 
 // preempt stops a running job for another; it is requeued when stopped.
@@ -575,8 +692,8 @@ func (c *Controller) stop(j Job, reason executor.StopReason, grace time.Duration
 	})
 }
 
-// admit records the placement and starts the job in the background.
-func (c *Controller) admit(ctx context.Context, j Job, a scheduler.Admission, snap scheduler.Snapshot) {
+// admission is j admitted to the placement a: starting on its nodes.
+func (c *Controller) admission(j Job, a scheduler.Admission, snap scheduler.Snapshot) Job {
 	gpuType := j.GPUType
 	for _, p := range snap.Pending {
 		if p.ID == j.ID {
@@ -589,39 +706,62 @@ func (c *Controller) admit(ctx context.Context, j Job, a scheduler.Admission, sn
 	next.Attempt++
 	next.StartedAt = c.cfg.Clock.Now().UTC()
 	next.Reason = "starting on " + joinNodes(a.Nodes)
-	saved, ok := c.save(ctx, j, next)
-	if !ok {
-		return
-	}
-	c.async(j.ID, func() { c.start(context.Background(), saved) })
+	return next
 }
 
-// start prepares the run, credentials and workspace and starts the job;
-// a failure puts it back in the queue or fails it.
+// start prepares the run, credentials and workspace, records the run
+// and starts the job; a failure puts it back in the queue or fails it.
+// A job cancelled meanwhile is not started.
 func (c *Controller) start(ctx context.Context, j Job) {
-	spec, updated, err := c.spec(ctx, j)
-	if err == nil {
-		err = c.cfg.Executor.Start(ctx, spec)
+	spec, prepared, err := c.spec(ctx, j)
+	cur := j
+	if err == nil && (prepared.RunID != j.RunID || prepared.ExperimentID != j.ExperimentID) {
+		next := j.Clone()
+		next.ExperimentID, next.RunID, next.ArtifactURI = prepared.ExperimentID, prepared.RunID, prepared.ArtifactURI
+		saved, ok := c.save(ctx, j, next)
+		if !ok { // changed meanwhile: a cancel, or the save failed
+			if cur, err = c.cfg.Repo.GetJob(ctx, j.ID); err != nil {
+				c.cfg.Log.Warn("read job before start", "job", j.ID, "err", err)
+				return
+			}
+			if cur.State != StateStarting || cur.Attempt != j.Attempt {
+				return // the controller follows it from here
+			}
+			if saved, ok = c.save(ctx, cur, next); !ok {
+				return // the next cycle sees it again
+			}
+		}
+		cur = saved
 	}
+	if err == nil {
+		if err = c.cfg.Executor.Start(ctx, spec); err == nil {
+			return // follow sees it running
+		}
+	}
+	// Could not start: read the job again (a cancel may have raced).
 	cur, gerr := c.cfg.Repo.GetJob(ctx, j.ID)
 	if gerr != nil {
 		c.cfg.Log.Warn("read job after start", "job", j.ID, "err", gerr)
 		return
 	}
+	if cur.State != StateStarting || cur.Attempt != j.Attempt {
+		c.cfg.Log.Info("job not started; it changed meanwhile", "job", j.ID, "state", cur.State, "err", err)
+		return
+	}
 	next := cur.Clone()
-	next.ExperimentID, next.RunID, next.ArtifactURI = updated.ExperimentID, updated.RunID, updated.ArtifactURI
-	if err != nil {
-		c.cfg.Log.Warn("start job", "job", j.ID, "err", err)
-		next.Failures++
-		next.Nodes = nil
-		if fe, ok := fault.As(err); ok && next.Failures <= cur.Retries {
-			next.State, next.Reason = StateQueued, "could not start: "+fe.Message+"; queued again"
-		} else if next.Failures <= cur.Retries {
-			next.State, next.Reason = StateQueued, "could not start (the server log has the cause); queued again"
-		} else {
-			next.State, next.FinishedAt = StateFailed, c.cfg.Clock.Now().UTC()
-			next.Reason = "could not start: " + errorText(err)
-		}
+	if prepared.RunID != "" {
+		next.ExperimentID, next.RunID, next.ArtifactURI = prepared.ExperimentID, prepared.RunID, prepared.ArtifactURI
+	}
+	c.cfg.Log.Warn("start job", "job", j.ID, "err", err)
+	next.Failures++
+	next.Nodes = nil
+	if fe, ok := fault.As(err); ok && next.Failures <= cur.Retries {
+		next.State, next.Reason = StateQueued, "could not start: "+fe.Message+"; queued again"
+	} else if next.Failures <= cur.Retries {
+		next.State, next.Reason = StateQueued, "could not start (the server log has the cause); queued again"
+	} else {
+		next.State, next.FinishedAt = StateFailed, c.cfg.Clock.Now().UTC()
+		next.Reason = "could not start: " + errorText(err)
 	}
 	if saved, ok := c.save(ctx, cur, next); ok && saved.State.Final() {
 		c.ended(ctx, saved)

@@ -134,5 +134,22 @@ type Repository interface {
 	ListJobs(ctx context.Context, f Filter, after string, limit int) ([]Job, error)
 	// ListActiveJobs returns every job that is not final.
 	ListActiveJobs(ctx context.Context) ([]Job, error)
+	// ActiveJobVersions returns the id and version of every job that is
+	// not final: what a cycle compares with the jobs it knows.
+	ActiveJobVersions(ctx context.Context) (map[string]int64, error)
+	// GetJobs returns the jobs with the given ids that exist, in no
+	// particular order.
+	GetJobs(ctx context.Context, ids []string) ([]Job, error)
 	UpdateJob(ctx context.Context, j Job, ifVersion int64) error
+	// UpdateJobs records many updates in one transaction: recorded[i]
+	// says whether ups[i] was (false: the stored job's version was no
+	// longer IfVersion). A scheduling cycle saves its admissions and
+	// explanations this way, one commit for thousands of jobs.
+	UpdateJobs(ctx context.Context, ups []Update) (recorded []bool, err error)
+}
+
+// Update is a job to record if the stored one is still at IfVersion.
+type Update struct {
+	Job       Job
+	IfVersion int64
 }

@@ -69,10 +69,15 @@ func TestSchedulingThroughputOnARealCluster(t *testing.T) {
 	if os.Getenv("MLPORTAL_TEST_POSTGRES_DSN") != "" {
 		backend = "postgres" // the production store
 	}
+	paths := []string{"mlportal", "default"}
+	if v := os.Getenv("MLPORTAL_KSCALE_PATHS"); v != "" {
+		paths = strings.Split(v, ",") // mlportal, default or both
+	}
 	o := options{mode: "k8s-jobs", bin: bin, backends: []string{backend}, postgresDSN: os.Getenv("MLPORTAL_TEST_POSTGRES_DSN"), duration: time.Second, concurrency: num("MLPORTAL_KSCALE_CONCURRENCY", 32),
 		maxRequests: 1, poll: 10 * time.Millisecond, kubeconfig: cluster.Kubeconfig(),
 		nodes: num("MLPORTAL_KSCALE_NODES", 50), jobs: num("MLPORTAL_KSCALE_JOBS", 300), teams: num("MLPORTAL_KSCALE_TEAMS", 10),
-		paths: []string{"mlportal", "default"}, boundTimeout: 45 * time.Minute, markdown: os.Getenv("MLPORTAL_KSCALE_MARKDOWN")}
+		paths: paths, boundTimeout: 45 * time.Minute, markdown: os.Getenv("MLPORTAL_KSCALE_MARKDOWN"),
+		debugAddr: os.Getenv("MLPORTAL_KSCALE_DEBUG_ADDR")}
 	if err := o.validate(); err != nil {
 		t.Fatal(err)
 	}

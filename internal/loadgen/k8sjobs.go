@@ -114,8 +114,8 @@ func addKwokNodes(ctx context.Context, cs kubernetes.Interface, p k8sPlan) ([]st
 	names := make([]string, p.nodes)
 	var next atomic.Int64
 	var wg sync.WaitGroup
-	errs := make(chan error, 16)
-	for range 16 {
+	errs := make(chan error, 64)
+	for range 64 {
 		wg.Go(func() {
 			for i := int(next.Add(1)) - 1; i < p.nodes; i = int(next.Add(1)) - 1 {
 				names[i] = fmt.Sprintf("kscale-%s-%05d", p.run, i)
@@ -353,7 +353,8 @@ func mlportalPath(ctx context.Context, o options, cs kubernetes.Interface, p k8s
 	// default quota (50 pods, 32 CPUs) would refuse the 51st pod, which the
 	// executor reports as "no quota left" and the job fails after its retries.
 	perTeam := (p.jobs + p.teams - 1) / p.teams
-	o.extraConfig = "  jobs:\n    executor: kubernetes\n" + fmt.Sprintf(
+	// The pods run for an hour in kwok, as the default path's do.
+	o.extraConfig = "  jobs:\n    executor: kubernetes\n    kubernetes:\n      podAnnotations:\n        pod-complete.stage.kwok.x-k8s.io/delay: 1h\n" + fmt.Sprintf(
 		"  projects:\n    defaultQuota:\n      pods: %d\n      cpu: %q\n      memory: %q\n", perTeam+10, fmt.Sprint(perTeam/10+10), fmt.Sprintf("%dGi", perTeam/8+16))
 	srv, err := startServer(ctx, o, o.backends[0])
 	if err != nil {

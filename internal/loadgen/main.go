@@ -76,6 +76,7 @@ type options struct {
 	paths              []string
 	boundTimeout       time.Duration
 	extraConfig        string // appended to the server's mlportal: section
+	debugAddr          string // the server's mlportal.server.debugAddr (Go profiles)
 	// mlflow mode
 	runs, versions  int
 	seedConcurrency int
@@ -96,6 +97,7 @@ func main() {
 	flag.IntVar(&o.projects, "projects", 20, "bootstrap: projects created one after another")
 	flag.IntVar(&o.concurrent, "concurrent", 50, "bootstrap: projects created at once")
 	flag.DurationVar(&o.poll, "poll", 10*time.Millisecond, "bootstrap: how often a project is read until it has succeeded")
+	flag.StringVar(&o.debugAddr, "server-debug-addr", "", "serve the started server's Go profiles on this address (mlportal.server.debugAddr), e.g. 127.0.0.1:6060")
 	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "bootstrap: give the server this kubeconfig, so the namespace step applies to that cluster")
 	flag.IntVar(&o.runs, "runs", 100_000, "mlflow: runs seeded into the searched experiment")
 	flag.IntVar(&o.versions, "versions", 5_000, "mlflow: versions seeded into the registered model")

@@ -60,6 +60,9 @@ func startServer(ctx context.Context, o options, backend string) (_ *server, err
 	if o.kubeconfig != "" {
 		db += fmt.Sprintf("  kubernetes:\n    kubeconfig: %q\n", o.kubeconfig)
 	}
+	if o.debugAddr != "" {
+		db += fmt.Sprintf("  server:\n    debugAddr: %q\n", o.debugAddr)
+	}
 	if err := os.WriteFile(cfg, []byte("mlportal:\n"+db+o.extraConfig+"  log:\n    level: info\n"), 0o600); err != nil {
 		return s, err
 	}

@@ -175,6 +175,55 @@ func (s *Store) ListActiveJobs(ctx context.Context) ([]jobs.Job, error) {
 		string(jobs.StateQueued), string(jobs.StateStarting), string(jobs.StateRunning), string(jobs.StateStopping))
 }
 
+// ActiveJobVersions returns id → version of every job that has not ended,
+// from the index jobs_active_versions alone.
+func (s *Store) ActiveJobVersions(ctx context.Context) (map[string]int64, error) {
+	rows, err := s.query(ctx, nil, `SELECT id, version FROM jobs WHERE state IN (?, ?, ?, ?)`,
+		string(jobs.StateQueued), string(jobs.StateStarting), string(jobs.StateRunning), string(jobs.StateStopping))
+	if err != nil {
+		return nil, fmt.Errorf("list active job versions: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var id string
+		var v int64
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, fmt.Errorf("scan job version: %w", err)
+		}
+		out[id] = v
+	}
+	return out, rows.Err()
+}
+
+// getJobsBatch bounds the ids of one GetJobs query.
+const getJobsBatch = 512
+
+// GetJobs returns the jobs among ids that exist.
+func (s *Store) GetJobs(ctx context.Context, ids []string) ([]jobs.Job, error) {
+	out := make([]jobs.Job, 0, len(ids))
+	for len(ids) > 0 {
+		n := min(len(ids), getJobsBatch)
+		// The list is padded (repeating the last id) to a power of two, so
+		// the statement cache holds at most ten of these statements.
+		size := 1
+		for size < n {
+			size *= 2
+		}
+		args := make([]any, size)
+		for i := range size {
+			args[i] = ids[min(i, n-1)]
+		}
+		page, err := s.listJobs(ctx, `SELECT `+jobColumns+` FROM jobs WHERE id IN (?`+strings.Repeat(", ?", size-1)+`)`, args...)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, page...)
+		ids = ids[n:]
+	}
+	return out, nil
+}
+
 func (s *Store) listJobs(ctx context.Context, q string, args ...any) ([]jobs.Job, error) {
 	rows, err := s.query(ctx, nil, q, args...)
 	if err != nil {
@@ -195,19 +244,51 @@ func (s *Store) listJobs(ctx context.Context, q string, args ...any) ([]jobs.Job
 	return out, nil
 }
 
+const updateJobSQL = `UPDATE jobs SET state = ?, status = ?, gpu_seconds = ?, finished_at = ?, updated_at = ?, version = ?,
+	cost = ?, pool = ?, gpu_type = ?, month = ? WHERE id = ? AND version = ?`
+
+// updateJob runs updateJobSQL for j (in tx when not nil) and reports
+// whether a row was updated.
+func (s *Store) updateJob(ctx context.Context, tx *sql.Tx, j jobs.Job, ifVersion int64) (bool, error) {
+	_, status, err := jobJSON(j)
+	if err != nil {
+		return false, err
+	}
+	res, err := s.exec(ctx, tx, updateJobSQL, string(j.State), status, j.GPUSeconds,
+		finishedMicros(j.FinishedAt), micros(j.UpdatedAt), j.Version, j.Cost, j.Pool, j.GPUType, chargedMonth(j), j.ID, ifVersion)
+	if err != nil {
+		return false, fmt.Errorf("update job: %w", err)
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
+// UpdateJobs records the updates in one transaction; see jobs.Repository.
+func (s *Store) UpdateJobs(ctx context.Context, ups []jobs.Update) ([]bool, error) {
+	recorded := make([]bool, len(ups))
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		for i, u := range ups {
+			ok, err := s.updateJob(ctx, tx, u.Job, u.IfVersion)
+			if err != nil {
+				return fmt.Errorf("job %s: %w", u.Job.ID, err)
+			}
+			recorded[i] = ok
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return recorded, nil
+}
+
 // UpdateJob replaces a job's mutable fields if its version is ifVersion.
 func (s *Store) UpdateJob(ctx context.Context, j jobs.Job, ifVersion int64) error {
-	_, status, err := jobJSON(j)
+	ok, err := s.updateJob(ctx, nil, j, ifVersion)
 	if err != nil {
 		return err
 	}
-	res, err := s.exec(ctx, nil, `UPDATE jobs SET state = ?, status = ?, gpu_seconds = ?, finished_at = ?, updated_at = ?, version = ?,
-		cost = ?, pool = ?, gpu_type = ?, month = ? WHERE id = ? AND version = ?`, string(j.State), status, j.GPUSeconds,
-		finishedMicros(j.FinishedAt), micros(j.UpdatedAt), j.Version, j.Cost, j.Pool, j.GPUType, chargedMonth(j), j.ID, ifVersion)
-	if err != nil {
-		return fmt.Errorf("update job: %w", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if !ok {
 		if _, err := s.GetJob(ctx, j.ID); err != nil {
 			return err
 		}

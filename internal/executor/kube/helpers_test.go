@@ -84,7 +84,12 @@ func testLogger(t *testing.T) *slog.Logger { return slog.New(slog.NewTextHandler
 // executorFor returns an executor over the fixture's cluster whose pods run
 // for the given kwok duration (empty: kwok's default of one to six seconds).
 func (f *fixture) executor(t *testing.T, runFor string) *kube.Executor {
-	cfg := kube.Config{PollInterval: 100 * time.Millisecond}
+	return f.executorWith(t, runFor, kube.Config{})
+}
+
+// executorWith is executor with cfg's settings.
+func (f *fixture) executorWith(t *testing.T, runFor string, cfg kube.Config) *kube.Executor {
+	cfg.PollInterval = 100 * time.Millisecond
 	if runFor != "" {
 		cfg.PodAnnotations = map[string]string{kwokDelay: runFor}
 	}

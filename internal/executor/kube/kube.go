@@ -69,7 +69,28 @@ type Config struct {
 	PollInterval time.Duration
 	// Clock dates Stop's annotation [clock.Real].
 	Clock clock.Clock
+	// Binding is who binds a job's pods to the nodes mlportal's scheduler
+	// chose [BindByMlportal]: see Binding's values and ADR 0012.
+	Binding Binding
 }
+
+// Binding says how a pod gets onto the node mlportal's scheduler chose.
+type Binding string
+
+const (
+	// BindByMlportal creates each pod with spec.nodeName set: mlportal is
+	// the pod's scheduler, the pod is bound in the same request that
+	// creates it, and the node's kubelet admits it (a node that cannot
+	// hold it fails the pod, and the job is requeued). For GPU nodes
+	// mlportal owns, the usual set-up.
+	BindByMlportal Binding = "mlportal"
+	// BindByKubeScheduler pins each pod by required node affinity and
+	// leaves the binding to kube-scheduler, which checks the node's
+	// resources once more: for GPU nodes shared with workloads mlportal
+	// does not schedule. One more apiserver write per pod, and
+	// kube-scheduler's rate.
+	BindByKubeScheduler Binding = "kube-scheduler"
+)
 
 func (c Config) withDefaults() Config {
 	str := func(v *string, d string) {
@@ -99,6 +120,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
+	}
+	if c.Binding == "" {
+		c.Binding = BindByMlportal
 	}
 	return c
 }

@@ -263,7 +263,8 @@ func TestPendingJobSaysWhyAndCanBeCancelled(t *testing.T) {
 	defer cancel()
 	team, project := f.project(t, 16)
 	ns := tenancy.NamespaceName(team, project)
-	e := f.executor(t, "")
+	// Bound by kube-scheduler, a pod whose node is gone says why it waits.
+	e := f.executorWith(t, "", kube.Config{Binding: kube.BindByKubeScheduler})
 
 	s := spec(team, project, "job-nowhere", 1, "no-such-node")
 	if err := e.Start(ctx, s); err != nil {

@@ -107,7 +107,8 @@ func (b builder) service() *corev1.Service {
 	}
 }
 
-// pod is replica i's pod, pinned to the replica's node. It has no owner:
+// pod is replica i's pod, bound (or, with BindByKubeScheduler, pinned) to
+// the replica's node. It has no owner:
 // mlportal's controller follows and cleans it up, and restartPolicy Never
 // leaves retries to mlportal's requeue.
 func (b builder) pod(i int) *corev1.Pod {
@@ -128,7 +129,6 @@ func (b builder) pod(i int) *corev1.Pod {
 		TerminationGracePeriodSeconds: ptr(int64(math.Ceil(b.cfg.CheckpointGrace.Seconds()))),
 		EnableServiceLinks:            ptr(false),
 		NodeSelector:                  maps.Clone(s.NodeSelector),
-		Affinity:                      pinned(s.Nodes[i]),
 		Tolerations:                   b.tolerations(),
 		Volumes:                       []corev1.Volume{b.checkpointVolume()},
 		Containers: []corev1.Container{{
@@ -139,6 +139,11 @@ func (b builder) pod(i int) *corev1.Pod {
 			Resources:    b.resources(),
 			VolumeMounts: []corev1.VolumeMount{b.checkpointMount()},
 		}},
+	}
+	if b.cfg.Binding == BindByKubeScheduler {
+		spec.Affinity = pinned(s.Nodes[i])
+	} else {
+		spec.NodeName = s.Nodes[i]
 	}
 	if s.Replicas > 1 {
 		spec.Hostname = name

@@ -32,6 +32,19 @@ func gangSpec() executor.Spec {
 	}
 }
 
+func TestPodPinnedForKubeScheduler(t *testing.T) {
+	cfg := Config{Binding: BindByKubeScheduler}.withDefaults()
+	pod := builder{cfg: cfg, spec: gangSpec(), ns: "vision-detect"}.pod(1).Spec
+	term := pod.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
+	if len(term) != 1 || len(term[0].MatchFields) != 1 || term[0].MatchFields[0].Key != "metadata.name" ||
+		!slices.Equal(term[0].MatchFields[0].Values, []string{"node-a"}) {
+		t.Errorf("affinity %+v, want metadata.name In [node-a]", term)
+	}
+	if pod.NodeName != "" {
+		t.Errorf("nodeName %q set: it would bypass kube-scheduler", pod.NodeName)
+	}
+}
+
 func TestPodObject(t *testing.T) {
 	cfg := Config{CheckpointPVC: "checkpoints", PriorityClassName: "mlportal-batch",
 		PodAnnotations: map[string]string{"safe-to-evict": "false"}}.withDefaults()
@@ -55,13 +68,8 @@ func TestPodObject(t *testing.T) {
 	if *pod.ActiveDeadlineSeconds != 91 {
 		t.Errorf("activeDeadlineSeconds %d, want 91", *pod.ActiveDeadlineSeconds)
 	}
-	term := pod.Affinity.NodeAffinity.RequiredDuringSchedulingIgnoredDuringExecution.NodeSelectorTerms
-	if len(term) != 1 || len(term[0].MatchFields) != 1 || term[0].MatchFields[0].Key != "metadata.name" ||
-		!slices.Equal(term[0].MatchFields[0].Values, []string{"node-a"}) {
-		t.Errorf("affinity %+v, want metadata.name In [node-a]", term)
-	}
-	if pod.NodeName != "" {
-		t.Errorf("nodeName %q set: it would bypass kube-scheduler", pod.NodeName)
+	if pod.NodeName != "node-a" || pod.Affinity != nil {
+		t.Errorf("nodeName %q affinity %+v: want the pod bound to node-a at creation", pod.NodeName, pod.Affinity)
 	}
 	wantTol := []corev1.Toleration{
 		{Key: "dedicated", Operator: corev1.TolerationOpEqual, Value: "train"},
