@@ -24,6 +24,9 @@ func TestBootstrapOnARealCluster(t *testing.T) {
 	}
 	cluster := testenv.Kubernetes(t)
 	bin, err := filepath.Abs(filepath.Join("..", "..", "bin", "mlportal"))
+	if b := os.Getenv("MLPORTAL_KSCALE_BIN"); b != "" { // another build, e.g. to compare two
+		bin = b
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +52,9 @@ func TestBootstrapOnARealCluster(t *testing.T) {
 func TestSchedulingThroughputOnARealCluster(t *testing.T) {
 	cluster := testenv.Kubernetes(t)
 	bin, err := filepath.Abs(filepath.Join("..", "..", "bin", "mlportal"))
+	if b := os.Getenv("MLPORTAL_KSCALE_BIN"); b != "" { // another build, e.g. to compare two
+		bin = b
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,9 +75,9 @@ func TestSchedulingThroughputOnARealCluster(t *testing.T) {
 	if os.Getenv("MLPORTAL_TEST_POSTGRES_DSN") != "" {
 		backend = "postgres" // the production store
 	}
-	paths := []string{"mlportal", "default"}
+	paths := []string{"mlportal", "default", "pods"}
 	if v := os.Getenv("MLPORTAL_KSCALE_PATHS"); v != "" {
-		paths = strings.Split(v, ",") // mlportal, default or both
+		paths = strings.Split(v, ",") // of mlportal, default, pods
 	}
 	o := options{mode: "k8s-jobs", bin: bin, backends: []string{backend}, postgresDSN: os.Getenv("MLPORTAL_TEST_POSTGRES_DSN"), duration: time.Second, concurrency: num("MLPORTAL_KSCALE_CONCURRENCY", 32),
 		maxRequests: 1, poll: 10 * time.Millisecond, kubeconfig: cluster.Kubeconfig(),
@@ -82,10 +88,11 @@ func TestSchedulingThroughputOnARealCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := newPlan(o)
-	if _, err := addKwokNodes(t.Context(), cluster.Clientset(), p); err != nil {
+	nodes, err := addKwokNodes(t.Context(), cluster.Clientset(), p)
+	if err != nil {
 		t.Fatal(err)
 	}
-	rs, err := runK8sJobs(t.Context(), o, cluster.Clientset(), p)
+	rs, err := runK8sJobs(t.Context(), o, cluster.Clientset(), p, nodes)
 	var out strings.Builder
 	printK8s(&out, o, p, rs)
 	t.Log("\n" + out.String())

@@ -26,7 +26,7 @@ import (
 
 // The k8s-jobs mode (-mode k8s-jobs) measures scheduling throughput on a
 // real control plane whose nodes kwok simulates: -nodes GPU nodes, then
-// -jobs one-GPU jobs, twice over the same nodes.
+// -jobs one-GPU jobs, once per path (-paths) over the same nodes.
 //
 //   - mlportal: the server binary with the kubernetes executor; -teams
 //     teams, each with a GPU quota and one project whose namespace quota
@@ -35,6 +35,9 @@ import (
 //   - default: the same jobs as batch/v1 Jobs (1 GPU each) sent straight to
 //     the apiserver into -teams namespaces with a ResourceQuota of the same
 //     GPUs, left to kube-controller-manager and kube-scheduler.
+//   - pods: the apiserver's ceiling for the same work — the load generator
+//     creates each job's pod itself, already bound to a node, into
+//     namespaces with the same quota: what no scheduler can beat here.
 //
 // Each measures, from a pod watch, submission → every pod bound
 // (spec.nodeName), as jobs per second, and each job's submit → bound
@@ -92,10 +95,11 @@ func k8sJobsMain(ctx context.Context, o options) error {
 		return err
 	}
 	p := newPlan(o)
-	if _, err := addKwokNodes(ctx, cs, p); err != nil {
+	nodes, err := addKwokNodes(ctx, cs, p)
+	if err != nil {
 		return err
 	}
-	rs, err := runK8sJobs(ctx, o, cs, p)
+	rs, err := runK8sJobs(ctx, o, cs, p, nodes)
 	printK8s(os.Stdout, o, p, rs)
 	if err == nil && o.markdown != "" {
 		err = writeK8sMarkdown(o, p, rs)
@@ -172,8 +176,13 @@ func nodeReady(n *corev1.Node) bool {
 }
 
 // runK8sJobs measures both paths, mlportal first, over the plan's nodes.
-func runK8sJobs(ctx context.Context, o options, cs kubernetes.Interface, p k8sPlan) ([]k8sResult, error) {
+func runK8sJobs(ctx context.Context, o options, cs kubernetes.Interface, p k8sPlan, nodes []string) ([]k8sResult, error) {
 	var rs []k8sResult
+	defer func() { // each path's row as soon as it is measured
+		for _, r := range rs {
+			fmt.Fprintf(os.Stderr, "loadgen: k8s-jobs result: %v\n", r.row())
+		}
+	}()
 	if slices.Contains(o.paths, "mlportal") {
 		r, err := mlportalPath(ctx, o, cs, p)
 		rs = append(rs, r)
@@ -186,6 +195,13 @@ func runK8sJobs(ctx context.Context, o options, cs kubernetes.Interface, p k8sPl
 		rs = append(rs, r)
 		if err != nil {
 			return rs, fmt.Errorf("default path: %w", err)
+		}
+	}
+	if slices.Contains(o.paths, "pods") {
+		r, err := podsPath(ctx, o, cs, p, nodes)
+		rs = append(rs, r)
+		if err != nil {
+			return rs, fmt.Errorf("pods path: %w", err)
 		}
 	}
 	return rs, nil
@@ -354,7 +370,8 @@ func mlportalPath(ctx context.Context, o options, cs kubernetes.Interface, p k8s
 	// executor reports as "no quota left" and the job fails after its retries.
 	perTeam := (p.jobs + p.teams - 1) / p.teams
 	// The pods run for an hour in kwok, as the default path's do.
-	o.extraConfig = "  jobs:\n    executor: kubernetes\n    kubernetes:\n      podAnnotations:\n        pod-complete.stage.kwok.x-k8s.io/delay: 1h\n" + fmt.Sprintf(
+	o.extraConfig = "  jobs:\n    executor: kubernetes\n    kubernetes:\n      podAnnotations:\n" +
+		"        pod-complete.stage.kwok.x-k8s.io/delay: 1h\n        pod-complete.stage.kwok.x-k8s.io/jitter-delay: 1h\n" + fmt.Sprintf(
 		"  projects:\n    defaultQuota:\n      pods: %d\n      cpu: %q\n      memory: %q\n", perTeam+10, fmt.Sprint(perTeam/10+10), fmt.Sprintf("%dGi", perTeam/8+16))
 	srv, err := startServer(ctx, o, o.backends[0])
 	if err != nil {
@@ -364,6 +381,18 @@ func mlportalPath(ctx context.Context, o options, cs kubernetes.Interface, p k8s
 	defer func() {
 		if !stopped {
 			err = errors.Join(err, srv.stop())
+		}
+	}()
+	// A server that exits (or is killed) ends the measurement at once.
+	outer := ctx
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go func() {
+		select {
+		case werr := <-srv.exited:
+			srv.exited <- werr // for stop
+			cancel(fmt.Errorf("the mlportal server exited during the measurement (%v); its log: %s", werr, srv.logPath))
+		case <-ctx.Done():
 		}
 	}()
 	c := newClient(srv.url, o.concurrency+1)
@@ -404,16 +433,24 @@ func mlportalPath(ctx context.Context, o options, cs kubernetes.Interface, p k8s
 		}
 		return out.ID, nil
 	})
-	// Free the nodes for the default path: stop mlportal, delete its pods.
+	if cause := context.Cause(ctx); err != nil && cause != nil && outer.Err() == nil {
+		err = cause
+	}
+	// Free the nodes for the other paths: stop mlportal, delete its pods.
 	stopped, srv.keepLog = true, err != nil
 	err = errors.Join(err, srv.stop())
-	for _, t := range teams {
-		if derr := cs.CoreV1().Pods(t+"-train").DeleteCollection(ctx, metav1.DeleteOptions{GracePeriodSeconds: new(int64)},
-			metav1.ListOptions{LabelSelector: "mlportal.io/job"}); derr != nil {
-			err = errors.Join(err, derr)
-		}
+	// One namespace at a time, the apiserver deletes a collection pod by
+	// pod: 10,000 pods took minutes. All namespaces at once.
+	derrs := make([]error, len(teams))
+	var dwg sync.WaitGroup
+	for i, t := range teams {
+		dwg.Go(func() {
+			derrs[i] = cs.CoreV1().Pods(t+"-train").DeleteCollection(outer, metav1.DeleteOptions{GracePeriodSeconds: new(int64)},
+				metav1.ListOptions{LabelSelector: "mlportal.io/job"})
+		})
 	}
-	return res, errors.Join(err, waitNoPods(ctx, cs, "mlportal.io/job"))
+	dwg.Wait()
+	return res, errors.Join(err, errors.Join(derrs...), waitNoPods(outer, cs, "mlportal.io/job"))
 }
 
 // project creates a team's project with a namespace quota of gpus GPUs and
@@ -437,26 +474,26 @@ func (c *client) project(ctx context.Context, team, name string, gpus int) error
 
 // waitNoPods waits until no pod the selector picks is left.
 func waitNoPods(ctx context.Context, cs kubernetes.Interface, selector string) error {
-	return wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 5*time.Minute, true, func(ctx context.Context) (bool, error) {
+	return wait.PollUntilContextTimeout(ctx, 500*time.Millisecond, 15*time.Minute, true, func(ctx context.Context) (bool, error) {
 		list, err := cs.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{LabelSelector: selector, Limit: 1})
 		return err == nil && len(list.Items) == 0, nil
 	})
 }
 
-// defaultPath sends the jobs as batch/v1 Jobs straight to the apiserver.
-func defaultPath(ctx context.Context, o options, cs kubernetes.Interface, p k8sPlan) (k8sResult, error) {
-	key := "loadgen.mlportal.io/job"
+// quotaNamespaces creates one namespace per team for path, each with a
+// ResourceQuota of the team's GPUs, and waits until pods can be made there.
+func quotaNamespaces(ctx context.Context, cs kubernetes.Interface, p k8sPlan, path string) ([]string, error) {
 	nss := make([]string, p.teams)
 	for i := range p.teams {
-		nss[i] = fmt.Sprintf("ks%s-default-%02d", p.run, i)
+		nss[i] = fmt.Sprintf("ks%s-%s-%02d", p.run, path, i)
 		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: nss[i], Labels: map[string]string{kscaleLabel: p.run}}}
 		if _, err := cs.CoreV1().Namespaces().Create(ctx, ns, metav1.CreateOptions{}); err != nil {
-			return k8sResult{path: "default"}, err
+			return nss, err
 		}
 		q := &corev1.ResourceQuota{ObjectMeta: metav1.ObjectMeta{Name: "gpus"}, Spec: corev1.ResourceQuotaSpec{Hard: corev1.ResourceList{
 			"requests.nvidia.com/gpu": *resource.NewQuantity(int64(p.perTeamGPU), resource.DecimalSI)}}}
 		if _, err := cs.CoreV1().ResourceQuotas(nss[i]).Create(ctx, q, metav1.CreateOptions{}); err != nil {
-			return k8sResult{path: "default"}, err
+			return nss, err
 		}
 	}
 	// Pods are refused until the namespace's service account exists.
@@ -465,8 +502,66 @@ func defaultPath(ctx context.Context, o options, cs kubernetes.Interface, p k8sP
 			_, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
 			return err == nil, nil
 		}); err != nil {
-			return k8sResult{path: "default"}, fmt.Errorf("namespace %s has no default service account: %w", ns, err)
+			return nss, fmt.Errorf("namespace %s has no default service account: %w", ns, err)
 		}
+	}
+	return nss, nil
+}
+
+// deleteNamespaces leaves nothing of a path behind.
+func deleteNamespaces(ctx context.Context, cs kubernetes.Interface, nss []string) error {
+	var err error
+	for _, ns := range nss {
+		if derr := cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); derr != nil {
+			err = errors.Join(err, derr)
+		}
+	}
+	return err
+}
+
+// onePodSpec is a one-GPU pod that runs for an hour in kwok.
+func onePodSpec(labels map[string]string) (metav1.ObjectMeta, corev1.PodSpec) {
+	gpu := corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1"), corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")}
+	return metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{"pod-complete.stage.kwok.x-k8s.io/delay": "1h",
+			"pod-complete.stage.kwok.x-k8s.io/jitter-delay": "1h"}},
+		corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+			Tolerations: []corev1.Toleration{{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists}},
+			Containers:  []corev1.Container{{Name: "job", Image: "busybox", Command: []string{"sleep", "3600"}, Resources: corev1.ResourceRequirements{Requests: gpu, Limits: gpu}}}}
+}
+
+// podsPath is the apiserver's own ceiling for this work: the load
+// generator creates each job's pod itself, already bound (spec.nodeName,
+// round-robin over the nodes), into namespaces with the same
+// ResourceQuota — no scheduler, no controller, no mlportal.
+func podsPath(ctx context.Context, o options, cs kubernetes.Interface, p k8sPlan, nodes []string) (k8sResult, error) {
+	key := "loadgen.mlportal.io/pod"
+	nss, err := quotaNamespaces(ctx, cs, p, "pods")
+	if err != nil {
+		return k8sResult{path: "pods"}, errors.Join(err, deleteNamespaces(ctx, cs, nss))
+	}
+	w, err := watchPods(cs, key, key)
+	if err != nil {
+		return k8sResult{path: "pods"}, err
+	}
+	defer w.close()
+	fmt.Fprintf(os.Stderr, "loadgen: k8s-jobs pods: creating %d bound pods with %d workers\n", p.jobs, o.concurrency)
+	res, err := measure(ctx, o, p, w, "pods", func(ctx context.Context, i int) (string, error) {
+		name := "pod-" + strconv.Itoa(i)
+		meta, spec := onePodSpec(map[string]string{key: name, kscaleLabel: p.run})
+		meta.Name, spec.NodeName = name, nodes[i%len(nodes)]
+		_, err := cs.CoreV1().Pods(nss[i%p.teams]).Create(ctx, &corev1.Pod{ObjectMeta: meta, Spec: spec}, metav1.CreateOptions{})
+		return name, err
+	})
+	err = errors.Join(err, deleteNamespaces(ctx, cs, nss))
+	return res, errors.Join(err, waitNoPods(ctx, cs, key))
+}
+
+// defaultPath sends the jobs as batch/v1 Jobs straight to the apiserver.
+func defaultPath(ctx context.Context, o options, cs kubernetes.Interface, p k8sPlan) (k8sResult, error) {
+	key := "loadgen.mlportal.io/job"
+	nss, err := quotaNamespaces(ctx, cs, p, "default")
+	if err != nil {
+		return k8sResult{path: "default"}, errors.Join(err, deleteNamespaces(ctx, cs, nss))
 	}
 	w, err := watchPods(cs, key, key)
 	if err != nil {
@@ -474,29 +569,16 @@ func defaultPath(ctx context.Context, o options, cs kubernetes.Interface, p k8sP
 	}
 	defer w.close()
 	fmt.Fprintf(os.Stderr, "loadgen: k8s-jobs default: submitting %d Jobs with %d workers\n", p.jobs, o.concurrency)
-	gpu := corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("1"), corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("128Mi")}
 	res, err := measure(ctx, o, p, w, "default", func(ctx context.Context, i int) (string, error) {
 		name := "job-" + strconv.Itoa(i)
 		l := map[string]string{key: name, kscaleLabel: p.run}
-		job := &batchv1.Job{
-			ObjectMeta: metav1.ObjectMeta{Name: name, Labels: l},
-			Spec: batchv1.JobSpec{BackoffLimit: new(int32), Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: l, Annotations: map[string]string{"pod-complete.stage.kwok.x-k8s.io/delay": "1h"}},
-				Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
-					Tolerations: []corev1.Toleration{{Key: "nvidia.com/gpu", Operator: corev1.TolerationOpExists}},
-					Containers:  []corev1.Container{{Name: "job", Image: "busybox", Command: []string{"sleep", "3600"}, Resources: corev1.ResourceRequirements{Requests: gpu, Limits: gpu}}}},
-			}},
-		}
+		meta, spec := onePodSpec(l)
+		job := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: name, Labels: l},
+			Spec: batchv1.JobSpec{BackoffLimit: new(int32), Template: corev1.PodTemplateSpec{ObjectMeta: meta, Spec: spec}}}
 		_, err := cs.BatchV1().Jobs(nss[i%p.teams]).Create(ctx, job, metav1.CreateOptions{})
 		return name, err
 	})
-	// Leave nothing behind.
-	for _, ns := range nss {
-		if derr := cs.CoreV1().Namespaces().Delete(ctx, ns, metav1.DeleteOptions{}); derr != nil {
-			err = errors.Join(err, derr)
-		}
-	}
-	return res, err
+	return res, errors.Join(err, deleteNamespaces(ctx, cs, nss))
 }
 
 // checkK8s fails a run that lost, duplicated or over-admitted a job.
@@ -527,9 +609,12 @@ func printK8s(w io.Writer, o options, p k8sPlan, rs []k8sResult) {
 	for _, r := range rs {
 		fmt.Fprintln(w, r.row())
 	}
-	if len(rs) == 2 && rs[1].rate() > 0 {
-		fmt.Fprintf(w, "mlportal / default: %.1f×\n", rs[0].rate()/rs[1].rate())
+	for _, r := range rs[1:] {
+		if rs[0].path == "mlportal" && r.rate() > 0 {
+			fmt.Fprintf(w, "mlportal / %s: %.2f×\n", r.path, rs[0].rate()/r.rate())
+		}
 	}
+
 }
 
 func writeK8sMarkdown(o options, p k8sPlan, rs []k8sResult) error {

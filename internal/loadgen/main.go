@@ -92,7 +92,7 @@ func main() {
 	flag.IntVar(&o.nodes, "nodes", 50, "k8s-jobs: kwok GPU nodes to create")
 	flag.IntVar(&o.jobs, "jobs", 300, "k8s-jobs: one-GPU jobs per path")
 	flag.IntVar(&o.teams, "teams", 10, "k8s-jobs: teams (mlportal) and namespaces (default path) the jobs are spread over")
-	flag.StringVar(&paths, "paths", "mlportal,default", "k8s-jobs: which paths to measure, in order")
+	flag.StringVar(&paths, "paths", "mlportal,default", "k8s-jobs: which paths to measure, in order: mlportal, default (Jobs through kube-controller-manager and kube-scheduler), pods (bound pods created by the load generator itself: the apiserver's ceiling)")
 	flag.DurationVar(&o.boundTimeout, "bound-timeout", 30*time.Minute, "k8s-jobs: how long to wait for every pod to be bound")
 	flag.IntVar(&o.projects, "projects", 20, "bootstrap: projects created one after another")
 	flag.IntVar(&o.concurrent, "concurrent", 50, "bootstrap: projects created at once")
@@ -190,8 +190,8 @@ func (o options) validate() error {
 			return fmt.Errorf("-nodes must be 1..5000, -jobs 1..100000, -teams 1..jobs and -bound-timeout positive")
 		}
 		for _, p := range o.paths {
-			if p != "mlportal" && p != "default" {
-				return fmt.Errorf("-paths: unknown path %q (want mlportal, default)", p)
+			if p != "mlportal" && p != "default" && p != "pods" {
+				return fmt.Errorf("-paths: unknown path %q (want mlportal, default, pods)", p)
 			}
 		}
 	}
