@@ -56,6 +56,8 @@ type mlflowTarget struct {
 	// seedRuns, when set, writes runs from..n-1 straight into the server's
 	// store (mlflowseed.go); run 0 always goes through the REST API.
 	seedRuns func(ctx context.Context, expID string, from, n int) error
+	// afterSeed, when set, runs once everything is seeded (-mlflow-analyze).
+	afterSeed func(ctx context.Context) error
 }
 
 // mlflowReport is what one target was measured to do.
@@ -179,6 +181,10 @@ func withMLflow(ctx context.Context, o options, backend string, conns int) (_ ml
 		}
 		defer st.Close()
 		t.seedRuns = st.seedRuns
+		if o.mlflowAnalyze && !st.postgres {
+			t.name += " (ANALYZE)"
+			t.afterSeed = st.analyze
+		}
 	}
 	r, err := benchTarget(ctx, o, t)
 	if err != nil {
@@ -234,6 +240,11 @@ func benchTarget(ctx context.Context, o options, t mlflowTarget) (mlflowReport, 
 		return rep, fmt.Errorf("seed versions: %w", err)
 	}
 	rep.verSeed = seedStat{items: o.versions, elapsed: time.Since(start), retries: int(retries.Load())}
+	if t.afterSeed != nil {
+		if err := t.afterSeed(ctx); err != nil {
+			return rep, err
+		}
+	}
 	if rep.answers, err = t.answers(ctx, expID, answersPage(o)); err != nil {
 		return rep, err
 	}

@@ -47,7 +47,7 @@ func mlflowTables(reps []mlflowReport) [][][]string {
 	var pairs []pair
 	for _, p := range mlportal {
 		for _, m := range mlflow {
-			if strings.TrimPrefix(p.target, "mlportal ") == strings.TrimPrefix(m.target, "MLflow ") {
+			if backendOf(p.target) == backendOf(m.target) {
 				pairs = append(pairs, pair{p, m})
 				head = append(head, p.target+" ÷ "+m.target+" (ops/s)", "(CPU/op)")
 			}
@@ -72,6 +72,14 @@ func ratio(a, b []result, i int) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.1f×", a[i].rate()/b[i].rate())
+}
+
+// backendOf is the backend in a target's name: "MLflow sqlite (ANALYZE)" → "sqlite".
+func backendOf(target string) string {
+	if f := strings.Fields(target); len(f) > 1 {
+		return f[1]
+	}
+	return target
 }
 
 // cpuRatio is b's server CPU per operation over a's: how many times less
