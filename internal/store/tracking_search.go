@@ -175,6 +175,13 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.RunQuery) ([]tracking
 			w.add(f.alias+".run_id = r.id AND "+f.alias+".experiment_id"+inExps+" AND "+f.cond, append(append([]any{}, exps...), f.args...)...)
 			continue
 		}
+		if s.driver == Postgres {
+			// PostgreSQL may hash-join two filters' index ranges instead of
+			// probing one per row of the other: give it both ranges.
+			fmt.Fprintf(&joins, " JOIN %s %s ON %s.run_id = r.id AND %s.experiment_id%s AND %s", f.table, f.alias, f.alias, f.alias, inExps, f.cond)
+			joinArgs = append(append(joinArgs, exps...), f.args...)
+			continue
+		}
 		fmt.Fprintf(&joins, " JOIN %s %s ON %s.run_id = r.id AND %s", f.table, f.alias, f.alias, f.cond)
 		joinArgs = append(joinArgs, f.args...)
 	}
