@@ -19,6 +19,7 @@ include scaffolder-templates/ml-project/skeleton.mk
 include internal/scm/github/githubtest/github.mk
 include internal/mlflowapi/mlflow.mk
 include internal/models/models.mk
+include internal/loadgen/loadgen.mk
 
 .PHONY: help run build generate check-generated test test-unit test-integration lint fmt bench loadtest fuzz docs clean
 
@@ -52,8 +53,8 @@ test: lint test-unit test-integration plugins-check-generated test-plugins docs 
 test-unit: ## Unit tier: fast tests, no external processes (go test -short)
 	$(GO) test -short -count=1 ./...
 
-test-integration: testenv postgres versitygw skeleton-pyenv mlflow2-pyenv techdocs-pyenv build ## Integration tier: real kube-apiserver/etcd/controller-manager/scheduler/kwok, real PostgreSQL, real git, a real S3 server, GitHub's API description, the skeleton with real mlflow
-	$(TESTENV_ENV) $(S3_ENV) $(SKELETON_ENV) $(MLFLOW2_ENV) $(GITHUB_OPENAPI_ENV) $(TECHDOCS_ENV) $(GO) test -count=1 -timeout 30m ./...
+test-integration: testenv postgres versitygw skeleton-pyenv mlflow2-pyenv mlflow-server-pyenv techdocs-pyenv build ## Integration tier: real kube-apiserver/etcd/controller-manager/scheduler/kwok, real PostgreSQL, real git, a real S3 server, GitHub's API description, the skeleton with real mlflow
+	$(TESTENV_ENV) $(S3_ENV) $(SKELETON_ENV) $(MLFLOW2_ENV) $(MLFLOW_SERVER_ENV) $(GITHUB_OPENAPI_ENV) $(TECHDOCS_ENV) $(GO) test -count=1 -timeout 30m ./...
 
 bench: postgres ## Benchmarks: request path, store (tracking, registry, costs), scheduler, executors, artifact stores (see docs/benchmarks.md)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/httpapi/...

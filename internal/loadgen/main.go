@@ -44,6 +44,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -82,6 +83,9 @@ type options struct {
 	seedConcurrency int
 	page            int    // max_results of the searches
 	mlflowVenv      string // a virtualenv with mlflow installed (bin/mlflow)
+	mlflowSeed      string // sql (runs written into MLflow's tables) or api
+	mlflowAnalyze   bool   // ANALYZE MLflow's SQLite store after seeding
+	targets         []string
 }
 
 func main() {
@@ -103,7 +107,12 @@ func main() {
 	flag.IntVar(&o.versions, "versions", 5_000, "mlflow: versions seeded into the registered model")
 	flag.IntVar(&o.page, "page", 100, "mlflow: max_results of runs/search and model-versions/search")
 	flag.IntVar(&o.seedConcurrency, "seed-concurrency", 32, "mlflow: requests in flight while seeding")
-	flag.StringVar(&o.mlflowVenv, "mlflow-venv", os.Getenv("MLPORTAL_SKELETON_VENV"), "mlflow: virtualenv whose bin/mlflow is started (default $MLPORTAL_SKELETON_VENV; bash scaffolder-templates/ml-project/pyenv.sh --print-venv)")
+	flag.StringVar(&o.mlflowVenv, "mlflow-venv", cmp.Or(os.Getenv("MLPORTAL_MLFLOW_SERVER_VENV"), os.Getenv("MLPORTAL_SKELETON_VENV")),
+		"mlflow: virtualenv whose bin/mlflow is started (default $MLPORTAL_MLFLOW_SERVER_VENV, else $MLPORTAL_SKELETON_VENV; make mlflow-server-pyenv)")
+	flag.StringVar(&o.mlflowSeed, "mlflow-seed", "sql", "mlflow: how MLflow's runs are seeded: sql (written into its store's tables; the REST API manages 10–25 runs/s) or api")
+	flag.BoolVar(&o.mlflowAnalyze, "mlflow-analyze", false, "mlflow: give MLflow's SQLite store the planner's statistics (ANALYZE) after seeding, which it never gathers itself: MLflow's best case (needs -mlflow-seed sql)")
+	var targets string
+	flag.StringVar(&targets, "targets", "mlportal,mlflow", "mlflow: which servers to measure")
 	flag.StringVar(&o.bin, "bin", "./bin/mlportal", "the mlportal binary to start (make build)")
 	flag.DurationVar(&o.duration, "duration", 20*time.Second, "measured time per backend and operation")
 	flag.DurationVar(&o.warmup, "warmup", 2*time.Second, "unmeasured time before each measured phase")
@@ -118,6 +127,7 @@ func main() {
 	o.mix = split(mix)
 	o.paths = split(paths)
 	o.backends = split(backends)
+	o.targets = split(targets)
 	if len(o.backends) == 0 {
 		o.backends = []string{"sqlite"}
 		if o.postgresDSN != "" {

@@ -27,7 +27,9 @@ import (
 // seeds it through the REST API with -seed-concurrency requests in flight
 // (-runs runs in experiment "bench", each runs/create plus one log-batch
 // of two metrics and two params; registered model "m" with -versions
-// versions), records what the server answers, measures five operations
+// versions) — except MLflow's runs with -mlflow-seed sql, which are written
+// into its store's tables (mlflowseed.go) because its API seeds 10–25 runs
+// a second —, records what the server answers, measures five operations
 // closed-loop with -concurrency workers for -duration each, and stops it.
 // Only one server runs at a time, so they never share the CPU.
 //
@@ -51,6 +53,11 @@ type mlflowTarget struct {
 	c    *client
 	cpu  func() time.Duration // the server's CPU time so far
 	page int                  // max_results of runs/search and model-versions/search
+	// seedRuns, when set, writes runs from..n-1 straight into the server's
+	// store (mlflowseed.go); run 0 always goes through the REST API.
+	seedRuns func(ctx context.Context, expID string, from, n int) error
+	// afterSeed, when set, runs once everything is seeded (-mlflow-analyze).
+	afterSeed func(ctx context.Context) error
 }
 
 // mlflowReport is what one target was measured to do.
@@ -58,12 +65,14 @@ type mlflowReport struct {
 	target           string
 	runSeed, verSeed seedStat
 	ops              []result
+	loads            []float64 // the 1-minute load average after each operation
 	answers          mlflowAnswers
 	complete         bool // seeded and answered; measured too when ops has every operation
 }
 
 type seedStat struct {
-	items   int // runs (2 requests each) or versions (1 request each)
+	direct  bool // written into the store's tables, not through the API
+	items   int  // runs (2 requests each) or versions (1 request each)
 	elapsed time.Duration
 	retries int // requests answered 503 or 429 and sent again
 }
@@ -82,6 +91,17 @@ func (o options) validateMLflow() error {
 	}
 	if o.runs < 1 || o.runs > 1_000_000 || o.versions < 1 || o.versions > 100_000 || o.seedConcurrency < 1 || o.seedConcurrency > 1024 {
 		return fmt.Errorf("-runs must be 1..1000000, -versions 1..100000 and -seed-concurrency 1..1024")
+	}
+	if o.mlflowSeed != "sql" && o.mlflowSeed != "api" {
+		return fmt.Errorf("-mlflow-seed must be sql or api")
+	}
+	for _, t := range o.targets {
+		if t != "mlportal" && t != "mlflow" {
+			return fmt.Errorf("-targets: unknown target %q (want mlportal, mlflow)", t)
+		}
+	}
+	if !slices.Contains(o.targets, "mlflow") {
+		return nil
 	}
 	if o.mlflowVenv == "" {
 		return fmt.Errorf("-mlflow-venv is empty and MLPORTAL_SKELETON_VENV unset: run `make skeleton-pyenv` and " +
@@ -109,24 +129,28 @@ func mlflowMain(ctx context.Context, o options) error {
 // it can use; notes say what was left out and why.
 func runMLflow(ctx context.Context, o options) ([]mlflowReport, []string, error) {
 	conns := max(o.concurrency, o.seedConcurrency)
-	reps, err := eachBackend(ctx, o, "mlflow ", conns, func(ctx context.Context, srv *server, c *client, backend string) ([]mlflowReport, error) {
-		team := fmt.Appendf(nil, `{"name":%q,"displayName":"MLflow benchmark"}`, benchTeam)
-		if st, err := c.do(ctx, http.MethodPost, "/api/v1/teams", c.bearer, team, nil); err != nil || st != http.StatusCreated {
-			return nil, fmt.Errorf("create team %s: status %d: %v", benchTeam, st, err)
-		}
-		r, err := benchTarget(ctx, o, mlflowTarget{name: "mlportal " + backend, c: c, cpu: srv.cpuTime, page: o.page})
-		if err != nil {
-			err = fmt.Errorf("%w\nthe server's last log lines:\n%s", err, logTail(srv.logPath, 20))
-		}
-		return []mlflowReport{r}, err
-	})
-	if err != nil {
+	var reps []mlflowReport
+	var err error
+	if slices.Contains(o.targets, "mlportal") {
+		reps, err = eachBackend(ctx, o, "mlflow ", conns, func(ctx context.Context, srv *server, c *client, backend string) ([]mlflowReport, error) {
+			team := fmt.Appendf(nil, `{"name":%q,"displayName":"MLflow benchmark"}`, benchTeam)
+			if st, err := c.do(ctx, http.MethodPost, "/api/v1/teams", c.bearer, team, nil); err != nil || st != http.StatusCreated {
+				return nil, fmt.Errorf("create team %s: status %d: %v", benchTeam, st, err)
+			}
+			r, err := benchTarget(ctx, o, mlflowTarget{name: "mlportal " + backend, c: c, cpu: srv.cpuTime, page: o.page})
+			if err != nil {
+				err = fmt.Errorf("%w\nthe server's last log lines:\n%s", err, logTail(srv.logPath, 20))
+			}
+			return []mlflowReport{r}, err
+		})
+	}
+	if err != nil || !slices.Contains(o.targets, "mlflow") {
 		return reps, nil, err
 	}
 	var notes []string
 	for _, backend := range o.backends {
 		if backend == "postgres" && !mlflowCanUsePostgres(ctx, o.mlflowVenv) {
-			notes = append(notes, "MLflow postgres: not measured: the venv's Python has no psycopg2, the driver MLflow's PostgreSQL store needs")
+			notes = append(notes, "MLflow postgres: not measured: the venv's Python has no psycopg2, the driver MLflow's PostgreSQL store needs (make mlflow-server-pyenv creates a venv with it)")
 			continue
 		}
 		fmt.Fprintf(os.Stderr, "loadgen: mlflow %s: starting mlflow server from %s\n", backend, o.mlflowVenv)
@@ -149,7 +173,20 @@ func withMLflow(ctx context.Context, o options, backend string, conns int) (_ ml
 			err = serr
 		}
 	}()
-	r, err := benchTarget(ctx, o, mlflowTarget{name: "MLflow " + backend, c: newClient(s.url, conns), cpu: s.cpuTime, page: o.page})
+	t := mlflowTarget{name: "MLflow " + backend, c: newClient(s.url, conns), cpu: s.cpuTime, page: o.page}
+	if o.mlflowSeed == "sql" {
+		st, err := openMLflowStore(s)
+		if err != nil {
+			return mlflowReport{target: t.name}, err
+		}
+		defer st.Close()
+		t.seedRuns = st.seedRuns
+		if o.mlflowAnalyze && !st.postgres {
+			t.name += " (ANALYZE)"
+			t.afterSeed = st.analyze
+		}
+	}
+	r, err := benchTarget(ctx, o, t)
 	if err != nil {
 		err = fmt.Errorf("%w\nmlflow's last log lines:\n%s", err, logTail(s.logPath, 20))
 	}
@@ -177,10 +214,19 @@ func benchTarget(ctx context.Context, o options, t mlflowTarget) (mlflowReport, 
 	fmt.Fprintf(os.Stderr, "loadgen: %s: seeding %d runs, %d in flight\n", t.name, o.runs, o.seedConcurrency)
 	var retries atomic.Int64
 	start := time.Now()
-	if err := parallel(ctx, o.runs, o.seedConcurrency, func(ctx context.Context, i int) error { return t.seedRun(ctx, &retries, expID, i, o.runs) }); err != nil {
+	if t.seedRuns != nil {
+		rep.runSeed.direct = true
+		err = t.seedRun(ctx, &retries, expID, 0, o.runs)
+		if err == nil {
+			err = t.seedRuns(ctx, expID, 1, o.runs)
+		}
+	} else {
+		err = parallel(ctx, o.runs, o.seedConcurrency, func(ctx context.Context, i int) error { return t.seedRun(ctx, &retries, expID, i, o.runs) })
+	}
+	if err != nil {
 		return rep, fmt.Errorf("seed runs: %w", err)
 	}
-	rep.runSeed = seedStat{items: o.runs, elapsed: time.Since(start), retries: int(retries.Swap(0))}
+	rep.runSeed.items, rep.runSeed.elapsed, rep.runSeed.retries = o.runs, time.Since(start), int(retries.Swap(0))
 	fmt.Fprintf(os.Stderr, "loadgen: %s: seeding %d versions of model %q\n", t.name, o.versions, benchModel)
 	if err := t.c.mlflow(ctx, http.MethodPost, "registered-models/create", map[string]any{"name": benchModel, "tags": teamTag}, nil); err != nil {
 		return rep, err
@@ -194,7 +240,12 @@ func benchTarget(ctx context.Context, o options, t mlflowTarget) (mlflowReport, 
 		return rep, fmt.Errorf("seed versions: %w", err)
 	}
 	rep.verSeed = seedStat{items: o.versions, elapsed: time.Since(start), retries: int(retries.Load())}
-	if rep.answers, err = t.answers(ctx, expID); err != nil {
+	if t.afterSeed != nil {
+		if err := t.afterSeed(ctx); err != nil {
+			return rep, err
+		}
+	}
+	if rep.answers, err = t.answers(ctx, expID, answersPage(o)); err != nil {
 		return rep, err
 	}
 	rep.complete = true
@@ -253,6 +304,7 @@ func benchTarget(ctx context.Context, o options, t mlflowTarget) (mlflowReport, 
 			r.serverCPU = (t.cpu() - cpu0) / time.Duration(r.requests)
 		}
 		rep.ops = append(rep.ops, r)
+		rep.loads = append(rep.loads, loadAverage())
 		if err := ctx.Err(); err != nil {
 			return rep, err
 		}
@@ -464,11 +516,37 @@ func (t mlflowTarget) allVersions(ctx context.Context) ([]string, error) {
 	}
 }
 
-// answers records what the target says about the seeded data.
-func (t mlflowTarget) answers(ctx context.Context, expID string) (mlflowAnswers, error) {
+// answersPage is the page size of the correctness check's walk over every
+// matching run: -page, except at 20,000 runs and more, where it is 1,000,
+// since MLflow answers each page of that search in 30–40 s over 100,000
+// runs (its page token is an offset: every page runs the whole search).
+func answersPage(o options) int {
+	if o.runs >= 20_000 {
+		return max(o.page, 1000)
+	}
+	return o.page
+}
+
+// answers records what the target says about the seeded data: the first
+// page of the search with -page runs, then every matching run in pages of
+// walkPage.
+func (t mlflowTarget) answers(ctx context.Context, expID string, walkPage int) (mlflowAnswers, error) {
 	var a mlflowAnswers
+	var first struct {
+		Runs []struct {
+			Info struct {
+				RunName string `json:"run_name"`
+			} `json:"info"`
+		} `json:"runs"`
+	}
+	if err := t.c.mlflow(ctx, http.MethodPost, "runs/search", searchBody(expID, "", t.page), &first); err != nil {
+		return a, err
+	}
+	for _, r := range first.Runs {
+		a.firstPage = append(a.firstPage, r.Info.RunName)
+	}
 	token := ""
-	for page := 0; ; page++ {
+	for {
 		var out struct {
 			Runs []struct {
 				Info struct {
@@ -477,14 +555,11 @@ func (t mlflowTarget) answers(ctx context.Context, expID string) (mlflowAnswers,
 			} `json:"runs"`
 			NextPageToken string `json:"next_page_token"`
 		}
-		if err := t.c.mlflow(ctx, http.MethodPost, "runs/search", searchBody(expID, token, t.page), &out); err != nil {
+		if err := t.c.mlflow(ctx, http.MethodPost, "runs/search", searchBody(expID, token, walkPage), &out); err != nil {
 			return a, err
 		}
 		for _, r := range out.Runs {
 			a.allRuns = append(a.allRuns, r.Info.RunName)
-		}
-		if page == 0 {
-			a.firstPage = slices.Clone(a.allRuns)
 		}
 		if token = out.NextPageToken; token == "" || len(out.Runs) == 0 {
 			break
@@ -580,3 +655,14 @@ func checkMLflow(o options, reps []mlflowReport) error {
 }
 
 func head(s []string) []string { return s[:min(3, len(s))] }
+
+// loadAverage is the machine's 1-minute load average (0 without /proc):
+// other jobs on the machine disturb a measurement, and this says when.
+func loadAverage() float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return 0
+	}
+	f, _ := strconv.ParseFloat(strings.Fields(string(b))[0], 64)
+	return f
+}

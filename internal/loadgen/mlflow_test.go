@@ -10,19 +10,19 @@ import (
 )
 
 // TestMLflowModeGivesTheSameAnswers runs the mlflow mode at a small size
-// against the real bin/mlportal (SQLite and PostgreSQL) and a real
-// `mlflow server` (SQLite; PostgreSQL too when the venv has psycopg2), with
-// pages of 7 so every search pages. It asserts only correctness — each
-// server returns the runs and the order the seed data implies, and every
-// version — never a time.
+// against the real bin/mlportal and a real `mlflow server`, each on SQLite
+// and PostgreSQL, with pages of 7 so every search pages, and MLflow's runs
+// written straight into its store as the full-size run does. It asserts
+// only correctness — each server returns the runs and the order the seed
+// data implies, and every version — never a time.
 func TestMLflowModeGivesTheSameAnswers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration tier: starts bin/mlportal and a real mlflow server")
 	}
-	venv := os.Getenv("MLPORTAL_SKELETON_VENV")
+	venv := os.Getenv("MLPORTAL_MLFLOW_SERVER_VENV")
 	if venv == "" {
-		t.Fatal("MLPORTAL_SKELETON_VENV is not set: run `make skeleton-pyenv` and " +
-			"export MLPORTAL_SKELETON_VENV=$(bash scaffolder-templates/ml-project/pyenv.sh --print-venv)")
+		t.Fatal("MLPORTAL_MLFLOW_SERVER_VENV is not set: run `make mlflow-server-pyenv` and " +
+			"export MLPORTAL_MLFLOW_SERVER_VENV=$(bash internal/loadgen/testdata/pyenv-mlflow-server.sh --print-venv)")
 	}
 	bin, err := filepath.Abs(filepath.Join("..", "..", "bin", "mlportal"))
 	if err != nil {
@@ -33,7 +33,7 @@ func TestMLflowModeGivesTheSameAnswers(t *testing.T) {
 	}
 	o := options{mode: "mlflow", bin: bin, backends: []string{"sqlite", "postgres"}, postgresDSN: testenv.Postgres(t),
 		duration: time.Second, concurrency: 2, maxRequests: 10, poll: 10 * time.Millisecond,
-		runs: 400, versions: 30, page: 7, seedConcurrency: 8, mlflowVenv: venv}
+		runs: 400, versions: 30, page: 7, seedConcurrency: 8, mlflowVenv: venv, mlflowSeed: "sql", targets: []string{"mlportal", "mlflow"}}
 	if err := o.validate(); err != nil {
 		t.Fatal(err)
 	}

@@ -11,16 +11,24 @@ import (
 // measured operations, the ratios of mlportal's throughput to MLflow's,
 // and the seeding throughput.
 func mlflowTables(reps []mlflowReport) [][][]string {
-	ops := [][]string{{"target", "operation", "requests", "errors", "ops/s", "p50", "p95", "server CPU/op"}}
+	ops := [][]string{{"target", "operation", "requests", "errors", "ops/s", "p50", "p95", "server CPU/op", "load avg"}}
 	for _, r := range reps {
-		for _, op := range r.ops {
+		for i, op := range r.ops {
+			load := "—"
+			if i < len(r.loads) {
+				load = fmt.Sprintf("%.1f", r.loads[i])
+			}
 			ops = append(ops, []string{r.target, op.operation, fmt.Sprint(op.requests), fmt.Sprint(op.errors), rate(op.rate()),
-				ms(op.p50), ms(op.p95), ms(op.serverCPU)})
+				ms(op.p50), ms(op.p95), ms(op.serverCPU), load})
 		}
 	}
-	seed := [][]string{{"target", "runs", "runs/s (2 requests each)", "versions", "versions/s", "503s retried", "search hits", "versions listed"}}
+	seed := [][]string{{"target", "runs", "runs/s (API: 2 requests each)", "versions", "versions/s", "503s retried", "search hits", "versions listed"}}
 	for _, r := range reps {
-		seed = append(seed, []string{r.target, fmt.Sprint(r.runSeed.items), perSecond(r.runSeed), fmt.Sprint(r.verSeed.items),
+		runRate := perSecond(r.runSeed)
+		if r.runSeed.direct {
+			runRate += " (SQL into its tables)"
+		}
+		seed = append(seed, []string{r.target, fmt.Sprint(r.runSeed.items), runRate, fmt.Sprint(r.verSeed.items),
 			perSecond(r.verSeed), fmt.Sprint(r.runSeed.retries + r.verSeed.retries), fmt.Sprint(len(r.answers.allRuns)), fmt.Sprint(r.answers.versions)})
 	}
 	tables := [][][]string{ops}
@@ -32,20 +40,25 @@ func mlflowTables(reps []mlflowReport) [][][]string {
 			mlportal = append(mlportal, r)
 		}
 	}
-	if len(mlflow) > 0 && len(mlportal) > 0 {
-		head := []string{"operation"}
-		for _, p := range mlportal {
-			for _, m := range mlflow {
-				head = append(head, p.target+" ÷ "+m.target)
+	// Each mlportal backend against MLflow on the same backend: throughput,
+	// then server CPU per operation.
+	head := []string{"operation"}
+	type pair struct{ p, m mlflowReport }
+	var pairs []pair
+	for _, p := range mlportal {
+		for _, m := range mlflow {
+			if backendOf(p.target) == backendOf(m.target) {
+				pairs = append(pairs, pair{p, m})
+				head = append(head, p.target+" ÷ "+m.target+" (ops/s)", "(CPU/op)")
 			}
 		}
+	}
+	if len(pairs) > 0 {
 		ratios := [][]string{head}
-		for i, op := range mlportal[0].ops {
+		for i, op := range pairs[0].p.ops {
 			row := []string{op.operation}
-			for _, p := range mlportal {
-				for _, m := range mlflow {
-					row = append(row, ratio(p.ops, m.ops, i))
-				}
+			for _, pm := range pairs {
+				row = append(row, ratio(pm.p.ops, pm.m.ops, i), cpuRatio(pm.p.ops, pm.m.ops, i))
 			}
 			ratios = append(ratios, row)
 		}
@@ -59,6 +72,23 @@ func ratio(a, b []result, i int) string {
 		return "—"
 	}
 	return fmt.Sprintf("%.1f×", a[i].rate()/b[i].rate())
+}
+
+// backendOf is the backend in a target's name: "MLflow sqlite (ANALYZE)" → "sqlite".
+func backendOf(target string) string {
+	if f := strings.Fields(target); len(f) > 1 {
+		return f[1]
+	}
+	return target
+}
+
+// cpuRatio is b's server CPU per operation over a's: how many times less
+// CPU a needs.
+func cpuRatio(a, b []result, i int) string {
+	if i >= len(a) || i >= len(b) || a[i].serverCPU <= 0 || b[i].serverCPU <= 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.1f×", float64(b[i].serverCPU)/float64(a[i].serverCPU))
 }
 
 func rate(r float64) string {

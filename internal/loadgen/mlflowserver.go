@@ -25,6 +25,9 @@ type mlflowServer struct {
 	logPath string
 	exited  chan error
 	cleanup func() error // drops the PostgreSQL database, if any
+
+	storeDSN      string // the backend store: a SQLite file or a postgres:// DSN
+	storePostgres bool
 }
 
 // mlflowCanUsePostgres reports whether the venv's Python has psycopg2, the
@@ -49,13 +52,15 @@ func startMLflow(ctx context.Context, o options, backend string, conns int) (_ *
 			err = errors.Join(err, s.stop())
 		}
 	}()
-	store := "sqlite:///" + filepath.Join(dir, "mlflow.db")
+	s.storeDSN = filepath.Join(dir, "mlflow.db")
+	store := "sqlite:///" + s.storeDSN
 	if backend == "postgres" {
 		dsn, drop, err := createDatabase(ctx, o.postgresDSN)
 		if err != nil {
 			return s, err
 		}
 		s.cleanup = drop
+		s.storeDSN, s.storePostgres = dsn, true
 		if store, err = sqlalchemyURL(dsn); err != nil {
 			return s, err
 		}
@@ -86,14 +91,15 @@ func startMLflow(ctx context.Context, o options, backend string, conns int) (_ *
 	return s, s.waitHealthy(ctx)
 }
 
-// sqlalchemyURL turns a postgres:// DSN into the postgresql:// URL that
-// SQLAlchemy (and so MLflow) accepts.
+// sqlalchemyURL turns a postgres:// DSN into the postgresql+psycopg2:// URL
+// SQLAlchemy (and so MLflow) accepts; SQLAlchemy 2.1 maps a bare
+// postgresql:// to psycopg 3, which MLflow does not install.
 func sqlalchemyURL(dsn string) (string, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
 		return "", fmt.Errorf("MLPORTAL_TEST_POSTGRES_DSN: %w", err)
 	}
-	u.Scheme = "postgresql"
+	u.Scheme = "postgresql+psycopg2"
 	return u.String(), nil
 }
 

@@ -133,6 +133,13 @@ func (s *Store) SearchModelVersions(ctx context.Context, q modelregistry.Version
 	}
 	vname, vnum := sortKey{expr: "v.name", kind: 's'}, sortKey{expr: "v.version", kind: 'i'}
 	keys := registryKeys(q.OrderBy, "v", []sortKey{vname, {expr: "v.version", desc: true, kind: 'i'}}, []sortKey{vname, vnum})
+	for _, c := range q.Filter {
+		if c.Entity != tracking.EntityTag && c.Key == "name" && c.Op == tracking.OpEq {
+			for i := range keys {
+				keys[i].pinned = keys[i].pinned || keys[i].expr == "v.name"
+			}
+		}
+	}
 	if err := s.pageWhere(&w, q.PageToken, keys); err != nil {
 		return nil, "", err
 	}

@@ -74,7 +74,11 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*Store, error) 
 				return nil, fmt.Errorf("create database directory: %w", err)
 			}
 		}
-		db, err = sql.Open("sqlite", "file:"+dsn+"?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)")
+		// A 32 MiB page cache per connection (SQLite's default is 2 MiB),
+		// reads through mmap and temporary b-trees (sorts) in memory: a
+		// search over 100,000 runs otherwise re-reads pages it just read.
+		db, err = sql.Open("sqlite", "file:"+dsn+"?_txlock=immediate&_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=foreign_keys(1)"+
+			"&_pragma=cache_size(-32768)&_pragma=mmap_size(268435456)&_pragma=temp_store(MEMORY)")
 	case Postgres:
 		db, err = sql.Open("pgx", dsn)
 	default:

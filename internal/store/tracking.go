@@ -179,7 +179,7 @@ func (s *Store) CreateRun(ctx context.Context, r tracking.Run) error {
 			ri.ArtifactURI, ri.LifecycleStage); err != nil {
 			return fmt.Errorf("insert run: %w", err)
 		}
-		return s.upsertRunTags(ctx, tx, ri.ID, r.Tags)
+		return s.upsertRunTags(ctx, tx, ri.ID, mustInt(ri.ExperimentID), r.Tags)
 	})
 }
 
@@ -317,7 +317,11 @@ func (s *Store) UpdateRun(ctx context.Context, id string, status tracking.RunSta
 		if name == "" {
 			return nil
 		}
-		return s.upsertRunTags(ctx, tx, id, []tracking.Tag{{Key: tracking.TagRunName, Value: name}})
+		expID, err := s.runExperiment(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		return s.upsertRunTags(ctx, tx, id, expID, []tracking.Tag{{Key: tracking.TagRunName, Value: name}})
 	})
 	if err != nil {
 		return tracking.RunInfo{}, err
@@ -335,11 +339,23 @@ func (s *Store) SetRunStage(ctx context.Context, id, stage string, now int64) er
 	return err
 }
 
+// runExperiment returns the experiment of a run, which the param, tag and
+// latest-metric rows carry so that a search's filters read one
+// experiment's rows through their (experiment_id, key, value) indexes.
+func (s *Store) runExperiment(ctx context.Context, tx *sql.Tx, runID string) (int64, error) {
+	var expID int64
+	err := s.queryRow(ctx, tx, `SELECT experiment_id FROM runs WHERE id = ?`, runID).Scan(&expID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fault.New(fault.ErrNotFound, "Run with id=%s not found", runID)
+	}
+	return expID, err
+}
+
 // upsertRunTags sets tags; mlflow.runName also renames the run, as MLflow does.
-func (s *Store) upsertRunTags(ctx context.Context, tx *sql.Tx, runID string, tags []tracking.Tag) error {
+func (s *Store) upsertRunTags(ctx context.Context, tx *sql.Tx, runID string, expID int64, tags []tracking.Tag) error {
 	for _, t := range tags {
-		if _, err := s.exec(ctx, tx, `INSERT INTO run_tags (run_id, key, value) VALUES (?, ?, ?)
-			ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`, runID, t.Key, t.Value); err != nil {
+		if _, err := s.exec(ctx, tx, `INSERT INTO run_tags (run_id, experiment_id, key, value) VALUES (?, ?, ?, ?)
+			ON CONFLICT (run_id, key) DO UPDATE SET value = excluded.value`, runID, expID, t.Key, t.Value); err != nil {
 			return fmt.Errorf("set run tag: %w", err)
 		}
 		if t.Key == tracking.TagRunName {
@@ -367,19 +383,51 @@ const batchRows = 1000 // rows per multi-row INSERT: one statement for a full lo
 
 // LogBatch writes a batch in one transaction: params (immutable), tags,
 // every metric value, and the latest value per key.
+//
+// Its multi-row INSERTs come in a few fixed sizes (chunks) and are prepared
+// on the pool before the transaction begins: a statement first prepared
+// inside a transaction is prepared again on every call, and parsing an
+// INSERT of 1,000 rows cost SQLite as much as executing it.
 func (s *Store) LogBatch(ctx context.Context, runID string, b tracking.Batch) error {
+	var queries []string
+	for _, n := range chunks(len(b.Params)) {
+		queries = append(queries, insertParamsSQL(n))
+	}
+	latest := 0
+	seen := map[string]bool{}
+	for _, m := range b.Metrics {
+		if !seen[m.Key] {
+			seen[m.Key] = true
+			latest++
+		}
+	}
+	for _, n := range chunks(len(b.Metrics)) {
+		queries = append(queries, insertMetricsSQL(n))
+	}
+	for _, n := range chunks(latest) {
+		queries = append(queries, upsertLatestSQL(n))
+	}
+	for _, q := range queries {
+		if _, err := s.prepared(ctx, q); err != nil {
+			return fmt.Errorf("prepare log-batch: %w", err)
+		}
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.insertParams(ctx, tx, runID, b.Params); err != nil {
+		expID, err := s.runExperiment(ctx, tx, runID)
+		if err != nil {
 			return err
 		}
-		if err := s.upsertRunTags(ctx, tx, runID, b.Tags); err != nil {
+		if err := s.insertParams(ctx, tx, runID, expID, b.Params); err != nil {
 			return err
 		}
-		return s.insertMetrics(ctx, tx, runID, b.Metrics)
+		if err := s.upsertRunTags(ctx, tx, runID, expID, b.Tags); err != nil {
+			return err
+		}
+		return s.insertMetrics(ctx, tx, runID, expID, b.Metrics)
 	})
 }
 
-func (s *Store) insertParams(ctx context.Context, tx *sql.Tx, runID string, ps []tracking.Param) error {
+func (s *Store) insertParams(ctx context.Context, tx *sql.Tx, runID string, expID int64, ps []tracking.Param) error {
 	if len(ps) == 0 {
 		return nil
 	}
@@ -415,17 +463,51 @@ func (s *Store) insertParams(ctx context.Context, tx *sql.Tx, runID string, ps [
 			fresh = append(fresh, p)
 		}
 	}
-	for start := 0; start < len(fresh); start += batchRows {
-		chunk := fresh[start:min(start+batchRows, len(fresh))]
-		args := make([]any, 0, 3*len(chunk))
+	start := 0
+	for _, n := range chunks(len(fresh)) {
+		chunk := fresh[start : start+n]
+		start += n
+		args := make([]any, 0, 4*len(chunk))
 		for _, p := range chunk {
-			args = append(args, runID, p.Key, p.Value)
+			args = append(args, runID, expID, p.Key, p.Value)
 		}
-		if _, err := s.exec(ctx, tx, `INSERT INTO run_params (run_id, key, value) VALUES `+rowsOf(3, len(chunk)), args...); err != nil {
+		if _, err := s.exec(ctx, tx, insertParamsSQL(n), args...); err != nil {
 			return fmt.Errorf("insert params: %w", err)
 		}
 	}
 	return nil
+}
+
+func insertParamsSQL(rows int) string {
+	return `INSERT INTO run_params (run_id, experiment_id, key, value) VALUES ` + rowsOf(4, rows)
+}
+
+func insertMetricsSQL(rows int) string {
+	return `INSERT INTO run_metrics (run_id, key, step, timestamp, value, is_nan, model_id, dataset_name, dataset_digest)
+			VALUES ` + rowsOf(9, rows) + ` ON CONFLICT DO NOTHING`
+}
+
+func upsertLatestSQL(rows int) string {
+	return `INSERT INTO run_latest_metrics (run_id, experiment_id, key, step, timestamp, value, is_nan) VALUES ` + rowsOf(7, rows) + `
+			ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan
+			WHERE excluded.step > run_latest_metrics.step
+			   OR (excluded.step = run_latest_metrics.step AND excluded.timestamp > run_latest_metrics.timestamp)
+			   OR (excluded.step = run_latest_metrics.step AND excluded.timestamp = run_latest_metrics.timestamp AND excluded.value > run_latest_metrics.value)`
+}
+
+// chunkSizes are the row counts of the multi-row INSERTs: a few fixed
+// sizes keep the number of distinct prepared statements small.
+var chunkSizes = []int{batchRows, 100, 10, 1}
+
+// chunks splits n rows into statements of chunkSizes, largest first.
+func chunks(n int) []int {
+	var out []int
+	for _, size := range chunkSizes {
+		for ; n >= size; n -= size {
+			out = append(out, size)
+		}
+	}
+	return out
 }
 
 // rowsOf returns "(?, ?), (?, ?)" for n rows of cols values.
@@ -462,13 +544,15 @@ func newer(a, b tracking.Metric) bool {
 	return av > bv
 }
 
-func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, ms []tracking.Metric) error {
+func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, expID int64, ms []tracking.Metric) error {
 	if len(ms) == 0 {
 		return nil
 	}
 	latest := map[string]tracking.Metric{}
-	for start := 0; start < len(ms); start += batchRows {
-		chunk := ms[start:min(start+batchRows, len(ms))]
+	start := 0
+	for _, n := range chunks(len(ms)) {
+		chunk := ms[start : start+n]
+		start += n
 		args := make([]any, 0, 9*len(chunk))
 		for _, m := range chunk {
 			v, isNaN := metricValue(m)
@@ -477,8 +561,7 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, ms 
 				latest[m.Key] = m
 			}
 		}
-		if _, err := s.exec(ctx, tx, `INSERT INTO run_metrics (run_id, key, step, timestamp, value, is_nan, model_id, dataset_name, dataset_digest)
-			VALUES `+rowsOf(9, len(chunk))+` ON CONFLICT DO NOTHING`, args...); err != nil {
+		if _, err := s.exec(ctx, tx, insertMetricsSQL(n), args...); err != nil {
 			return fmt.Errorf("insert metrics: %w", err)
 		}
 	}
@@ -487,19 +570,17 @@ func (s *Store) insertMetrics(ctx context.Context, tx *sql.Tx, runID string, ms 
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	for start := 0; start < len(keys); start += batchRows {
-		chunk := keys[start:min(start+batchRows, len(keys))]
-		args := make([]any, 0, 6*len(chunk))
+	start = 0
+	for _, n := range chunks(len(keys)) {
+		chunk := keys[start : start+n]
+		start += n
+		args := make([]any, 0, 7*len(chunk))
 		for _, k := range chunk {
 			m := latest[k]
 			v, isNaN := metricValue(m)
-			args = append(args, runID, k, m.Step, m.Timestamp, v, isNaN)
+			args = append(args, runID, expID, k, m.Step, m.Timestamp, v, isNaN)
 		}
-		if _, err := s.exec(ctx, tx, `INSERT INTO run_latest_metrics (run_id, key, step, timestamp, value, is_nan) VALUES `+rowsOf(6, len(chunk))+`
-			ON CONFLICT (run_id, key) DO UPDATE SET step = excluded.step, timestamp = excluded.timestamp, value = excluded.value, is_nan = excluded.is_nan
-			WHERE excluded.step > run_latest_metrics.step
-			   OR (excluded.step = run_latest_metrics.step AND excluded.timestamp > run_latest_metrics.timestamp)
-			   OR (excluded.step = run_latest_metrics.step AND excluded.timestamp = run_latest_metrics.timestamp AND excluded.value > run_latest_metrics.value)`, args...); err != nil {
+		if _, err := s.exec(ctx, tx, upsertLatestSQL(n), args...); err != nil {
 			return fmt.Errorf("update latest metrics: %w", err)
 		}
 	}

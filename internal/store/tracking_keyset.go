@@ -17,6 +17,11 @@ type sortKey struct {
 	expr string
 	desc bool
 	kind byte // 'i' integer, 'f' float, 's' text
+	// pinned: an equality filter fixes expr, so every row has the token's
+	// value and the page predicate leaves the key out. A predicate on the
+	// next key alone is one an index can seek to; the OR of every key's
+	// term made each page of a model's versions scan from the first.
+	pinned bool
 }
 
 func orderBySQL(keys []sortKey) string {
@@ -37,8 +42,14 @@ func afterSQL(keys []sortKey, vals []any) (string, []any) {
 	var ors []string
 	var args []any
 	for i := range keys {
+		if keys[i].pinned {
+			continue
+		}
 		var ands []string
 		for j := 0; j < i; j++ {
+			if keys[j].pinned {
+				continue
+			}
 			ands = append(ands, keys[j].expr+" = ?")
 			args = append(args, vals[j])
 		}
@@ -49,6 +60,9 @@ func afterSQL(keys []sortKey, vals []any) (string, []any) {
 		ands = append(ands, keys[i].expr+op)
 		args = append(args, vals[i])
 		ors = append(ors, "("+strings.Join(ands, " AND ")+")")
+	}
+	if len(ors) == 0 { // every key pinned: no row comes after
+		return "1 = 0", nil
 	}
 	return "(" + strings.Join(ors, " OR ") + ")", args
 }

@@ -99,23 +99,33 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.RunQuery) ([]tracking
 	for i, id := range q.ExperimentIDs {
 		exps[i] = mustInt(id)
 	}
-	w.add("r.experiment_id IN ("+placeholders(len(exps))+")", exps...)
+	inExps := " IN (" + placeholders(len(exps)) + ")"
+	w.add("r.experiment_id"+inExps, exps...)
 	stages := q.View.Stages()
 	if len(stages) == 1 {
 		w.add("r.lifecycle_stage = ?", stages[0])
 	}
 	// Comparisons on metrics, params and tags are inner joins on (run, key),
-	// unique in each table, so the planner can drive the search from the
-	// most selective index; IS NULL stays an anti-join.
-	var joins strings.Builder
-	var joinArgs []any
+	// unique in each table; IS NULL stays an anti-join. One of them drives
+	// the search (the table left of CROSS JOIN, which SQLite keeps outer):
+	// the first equality on a param or tag, else the first metric range,
+	// else any other comparison, read through its (experiment_id, key,
+	// value) index — never more rows than the experiment has runs. Left to
+	// itself SQLite without statistics (it never gathers them on its own)
+	// drove from every run of the experiment instead; PostgreSQL plans the
+	// joins in any order.
+	type filterJoin struct {
+		table, alias, cond string
+		args               []any
+		rank               int // lower drives first
+	}
+	var fjs []filterJoin
 	for i, c := range q.Filter {
 		alias := "f" + strconv.Itoa(i)
 		switch c.Entity {
 		case tracking.EntityMetric:
-			fmt.Fprintf(&joins, " JOIN run_latest_metrics %s ON %s.run_id = r.id AND %s.key = ? AND %s.is_nan = 0 AND %s.value %s ?",
-				alias, alias, alias, alias, alias, c.Op)
-			joinArgs = append(joinArgs, c.Key, c.Number)
+			fjs = append(fjs, filterJoin{"run_latest_metrics", alias,
+				fmt.Sprintf("%s.key = ? AND %s.is_nan = 0 AND %s.value %s ?", alias, alias, alias, c.Op), []any{c.Key, c.Number}, 1})
 		case tracking.EntityParam, tracking.EntityTag:
 			table := "run_params"
 			if c.Entity == tracking.EntityTag {
@@ -123,17 +133,18 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.RunQuery) ([]tracking
 			}
 			switch c.Op {
 			case tracking.OpIsNull, tracking.OpIsNotNull:
-				pred, args := s.keyedFilter("r.id", table, "run_id", c)
-				w.add(pred, args...)
+				not := ""
+				if c.Op == tracking.OpIsNull {
+					not = "NOT "
+				}
+				w.add("r.id "+not+"IN (SELECT run_id FROM "+table+" WHERE experiment_id"+inExps+" AND key = ?)", append(append([]any{}, exps...), c.Key)...)
 				continue
 			case tracking.OpEq:
 				pred, args := valueEquals(alias+".value", c.Value)
-				fmt.Fprintf(&joins, " JOIN %s %s ON %s.run_id = r.id AND %s.key = ? AND %s", table, alias, alias, alias, pred)
-				joinArgs = append(append(joinArgs, c.Key), args...)
+				fjs = append(fjs, filterJoin{table, alias, alias + ".key = ? AND " + pred, append([]any{c.Key}, args...), 0})
 			default:
 				pred, args := s.textOp(alias+".value", c.Op, c.Value, c.Values)
-				fmt.Fprintf(&joins, " JOIN %s %s ON %s.run_id = r.id AND %s.key = ? AND %s", table, alias, alias, alias, pred)
-				joinArgs = append(append(joinArgs, c.Key), args...)
+				fjs = append(fjs, filterJoin{table, alias, alias + ".key = ? AND " + pred, append([]any{c.Key}, args...), 2})
 			}
 		case tracking.EntityAttribute:
 			col := runAttributeColumns[c.Key]
@@ -148,6 +159,31 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.RunQuery) ([]tracking
 			pred, args := s.textOp(col, c.Op, c.Value, c.Values)
 			w.add("r.id IN (SELECT run_id FROM run_inputs WHERE kind = 'dataset' AND "+pred+")", args...)
 		}
+	}
+	driver := -1
+	for i, f := range fjs {
+		if driver < 0 || f.rank < fjs[driver].rank {
+			driver = i
+		}
+	}
+	from := " FROM runs r"
+	var joins strings.Builder
+	var joinArgs []any
+	for i, f := range fjs {
+		if i == driver {
+			from = " FROM " + f.table + " " + f.alias + " CROSS JOIN runs r"
+			w.add(f.alias+".run_id = r.id AND "+f.alias+".experiment_id"+inExps+" AND "+f.cond, append(append([]any{}, exps...), f.args...)...)
+			continue
+		}
+		if s.driver == Postgres {
+			// PostgreSQL may hash-join two filters' index ranges instead of
+			// probing one per row of the other: give it both ranges.
+			fmt.Fprintf(&joins, " JOIN %s %s ON %s.run_id = r.id AND %s.experiment_id%s AND %s", f.table, f.alias, f.alias, f.alias, inExps, f.cond)
+			joinArgs = append(append(joinArgs, exps...), f.args...)
+			continue
+		}
+		fmt.Fprintf(&joins, " JOIN %s %s ON %s.run_id = r.id AND %s", f.table, f.alias, f.alias, f.cond)
+		joinArgs = append(joinArgs, f.args...)
 	}
 	var keys []sortKey
 	hasStart, hasID := false, false
@@ -207,7 +243,7 @@ func (s *Store) SearchRuns(ctx context.Context, q tracking.RunQuery) ([]tracking
 	}
 	// Phase 1 selects only ids and sort values, which the covering indexes
 	// answer; phase 2 loads the page's runs.
-	query := "SELECT r.id, " + strings.Join(cols, ", ") + " FROM runs r" + joins.String() + w.where() + orderBySQL(keys) + " LIMIT ?"
+	query := "SELECT r.id, " + strings.Join(cols, ", ") + from + joins.String() + w.where() + orderBySQL(keys) + " LIMIT ?"
 	args := append(append(joinArgs, w.args...), q.MaxResults+1)
 	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
