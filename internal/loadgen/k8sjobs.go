@@ -178,11 +178,6 @@ func nodeReady(n *corev1.Node) bool {
 // runK8sJobs measures both paths, mlportal first, over the plan's nodes.
 func runK8sJobs(ctx context.Context, o options, cs kubernetes.Interface, p k8sPlan, nodes []string) ([]k8sResult, error) {
 	var rs []k8sResult
-	defer func() { // each path's row as soon as it is measured
-		for _, r := range rs {
-			fmt.Fprintf(os.Stderr, "loadgen: k8s-jobs result: %v\n", r.row())
-		}
-	}()
 	if slices.Contains(o.paths, "mlportal") {
 		r, err := mlportalPath(ctx, o, cs, p)
 		rs = append(rs, r)
@@ -360,6 +355,8 @@ func measure(ctx context.Context, o options, p k8sPlan, w *watcher, path string,
 	if n := len(lat); n > 0 {
 		r.p50, r.p95, r.max = median(lat), lat[(n*95+99)/100-1], lat[n-1]
 	}
+	// Now, before the path cleans up (deleting 10,000 pods takes minutes).
+	fmt.Fprintf(os.Stderr, "loadgen: k8s-jobs %s measured: %.1f jobs/s %v\n", path, r.rate(), r.row())
 	return r, err
 }
 
