@@ -387,3 +387,29 @@ func TestEndedJobsAreCleanedUpOutsideTheCycle(t *testing.T) {
 		t.Errorf("B: %s (%s), want starting", got.State, got.Reason)
 	}
 }
+
+// A job admitted (recorded as starting) whose start never happened — the
+// server stopped in between — is started by the next cycle, once.
+func TestAdmittedJobIsStartedAfterACrash(t *testing.T) {
+	f := newFixture(t, node("n1", 8))
+	j, err := f.svc.Submit(t.Context(), alice, jobs.SubmitRequest{Team: "vision", Project: "model", GPUs: intp(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the crashed replica left: admitted to n1, nothing started.
+	next := j.Clone()
+	next.State, next.Nodes, next.Attempt, next.Version = jobs.StateStarting, []string{"n1"}, 1, j.Version+1
+	next.StartedAt = f.clock.Now()
+	if err := f.store.UpdateJob(t.Context(), next, j.Version); err != nil {
+		t.Fatal(err)
+	}
+	f.cycle(t)
+	spec, ok := f.exec.spec(j.ID)
+	if !ok || spec.Attempt != 1 || spec.Nodes[0] != "n1" {
+		t.Fatalf("after a cycle: started %v, spec %+v; want attempt 1 started on n1", ok, spec)
+	}
+	f.cycle(t)
+	if got := f.job(t, j.ID); got.State != jobs.StateRunning || got.Attempt != 1 {
+		t.Errorf("then: %s attempt %d, want running attempt 1", got.State, got.Attempt)
+	}
+}

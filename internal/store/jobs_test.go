@@ -51,3 +51,72 @@ func TestConcurrentJobWritesSucceed(t *testing.T) {
 		}
 	})
 }
+
+// A scheduling cycle reads which active jobs changed (ids and versions),
+// fetches only those, and saves its decisions in one transaction in which
+// a job changed meanwhile is skipped, not overwritten.
+func TestCycleReadsChangedJobsAndSavesInOneTransaction(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		var all []jobs.Job
+		for i := range 600 { // more than one GetJobs batch
+			j := costJob(fmt.Sprintf("job_%04d", i), "vision", "churn", "a100", jobs.StateQueued, time.Time{}, 0, 0)
+			if err := s.CreateJob(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+			all = append(all, j)
+		}
+		ended := all[0].Clone()
+		ended.State, ended.FinishedAt, ended.Version = jobs.StateSucceeded, time.Now().UTC(), 2
+		if err := s.UpdateJob(ctx, ended, 1); err != nil {
+			t.Fatal(err)
+		}
+
+		versions, err := s.ActiveJobVersions(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(versions) != 599 || versions["job_0001"] != 1 {
+			t.Fatalf("%d active versions (job_0001 at %d), want 599 at version 1", len(versions), versions["job_0001"])
+		}
+		if _, ok := versions["job_0000"]; ok {
+			t.Error("an ended job is listed as active")
+		}
+		ids := []string{"job_0003", "job_0599", "no-such-job"}
+		for i := 10; i < 530; i++ {
+			ids = append(ids, all[i].ID)
+		}
+		got, err := s.GetJobs(ctx, ids)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(ids)-1 {
+			t.Errorf("GetJobs returned %d jobs, want %d (every id that exists, once)", len(got), len(ids)-1)
+		}
+
+		// One of three changed meanwhile: it is skipped, the others saved.
+		ups := make([]jobs.Update, 3)
+		for i, j := range all[1:4] {
+			next := j.Clone()
+			next.State, next.Reason, next.Version = jobs.StateStarting, "starting on n1", j.Version+1
+			ups[i] = jobs.Update{Job: next, IfVersion: j.Version}
+		}
+		ups[1].IfVersion = 7
+		recorded, err := s.UpdateJobs(ctx, ups)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recorded) != 3 || !recorded[0] || recorded[1] || !recorded[2] {
+			t.Errorf("recorded %v, want [true false true]", recorded)
+		}
+		for i, want := range []jobs.State{jobs.StateStarting, jobs.StateQueued, jobs.StateStarting} {
+			j, err := s.GetJob(ctx, all[1+i].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.State != want {
+				t.Errorf("%s is %s, want %s", j.ID, j.State, want)
+			}
+		}
+	})
+}
