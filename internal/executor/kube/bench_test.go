@@ -49,7 +49,7 @@ func BenchmarkStartToBound(b *testing.B) {
 	nodes := benchNodesFor(b, f, b.N)
 	team, project := f.projectWith(b, tenancy.Quota{CPU: "100000", Memory: "100Ti", GPUs: b.N, Pods: b.N, Storage: "1Ti", PVCs: 5})
 	ns := tenancy.NamespaceName(team, project)
-	e := kube.New(f.cs, kube.Config{PodAnnotations: map[string]string{kwokDelay: "1h"}}, slog.New(slog.DiscardHandler))
+	e := kube.New(f.cs, kube.Config{PodAnnotations: runFor("1h")}, slog.New(slog.DiscardHandler))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	run := fmt.Sprintf("b%d", time.Now().UnixNano())

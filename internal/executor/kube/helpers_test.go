@@ -28,8 +28,16 @@ import (
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// kwokDelay keeps a kwok pod running this long before it completes.
-const kwokDelay = "pod-complete.stage.kwok.x-k8s.io/delay"
+// kwokDelay keeps a kwok pod running this long before it completes, with
+// kwokJitter set to the same: kwok's stage otherwise adds a jitter of up to
+// 5 s that, shorter than the delay, ends the pod within seconds.
+const (
+	kwokDelay  = "pod-complete.stage.kwok.x-k8s.io/delay"
+	kwokJitter = "pod-complete.stage.kwok.x-k8s.io/jitter-delay"
+)
+
+// runFor are the annotations that keep a kwok pod running for d.
+func runFor(d string) map[string]string { return map[string]string{kwokDelay: d, kwokJitter: d} }
 
 // spotTaint is the taint the fixture's spot node carries (the executor's
 // default SpotTaintKey).
@@ -83,15 +91,15 @@ func testLogger(t *testing.T) *slog.Logger { return slog.New(slog.NewTextHandler
 
 // executorFor returns an executor over the fixture's cluster whose pods run
 // for the given kwok duration (empty: kwok's default of one to six seconds).
-func (f *fixture) executor(t *testing.T, runFor string) *kube.Executor {
-	return f.executorWith(t, runFor, kube.Config{})
+func (f *fixture) executor(t *testing.T, d string) *kube.Executor {
+	return f.executorWith(t, d, kube.Config{})
 }
 
 // executorWith is executor with cfg's settings.
-func (f *fixture) executorWith(t *testing.T, runFor string, cfg kube.Config) *kube.Executor {
+func (f *fixture) executorWith(t *testing.T, d string, cfg kube.Config) *kube.Executor {
 	cfg.PollInterval = 100 * time.Millisecond
-	if runFor != "" {
-		cfg.PodAnnotations = map[string]string{kwokDelay: runFor}
+	if d != "" {
+		cfg.PodAnnotations = runFor(d)
 	}
 	e := kube.New(f.cs, cfg, testLogger(t))
 	t.Cleanup(func() { _ = e.Close() })

@@ -494,7 +494,7 @@ func TestRequiredRulesSuffice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := kube.New(cs, kube.Config{PollInterval: 100 * time.Millisecond, PodAnnotations: map[string]string{kwokDelay: "1h"}}, testLogger(t))
+	e := kube.New(cs, kube.Config{PollInterval: 100 * time.Millisecond, PodAnnotations: runFor("1h")}, testLogger(t))
 
 	s := spec(team, project, "job-least-privilege", 2, f.onDemand[0], f.onDemand[1])
 	// RBAC answers from an informer cache: the new binding takes a moment.
