@@ -714,24 +714,22 @@ func (c *Controller) admission(j Job, a scheduler.Admission, snap scheduler.Snap
 // A job cancelled meanwhile is not started.
 func (c *Controller) start(ctx context.Context, j Job) {
 	spec, prepared, err := c.spec(ctx, j)
-	cur := j
 	if err == nil && (prepared.RunID != j.RunID || prepared.ExperimentID != j.ExperimentID) {
 		next := j.Clone()
 		next.ExperimentID, next.RunID, next.ArtifactURI = prepared.ExperimentID, prepared.RunID, prepared.ArtifactURI
-		saved, ok := c.save(ctx, j, next)
-		if !ok { // changed meanwhile: a cancel, or the save failed
-			if cur, err = c.cfg.Repo.GetJob(ctx, j.ID); err != nil {
-				c.cfg.Log.Warn("read job before start", "job", j.ID, "err", err)
+		if _, ok := c.save(ctx, j, next); !ok { // changed meanwhile: a cancel, or the save failed
+			cur, gerr := c.cfg.Repo.GetJob(ctx, j.ID)
+			if gerr != nil {
+				c.cfg.Log.Warn("read job before start", "job", j.ID, "err", gerr)
 				return
 			}
 			if cur.State != StateStarting || cur.Attempt != j.Attempt {
 				return // the controller follows it from here
 			}
-			if saved, ok = c.save(ctx, cur, next); !ok {
+			if _, ok := c.save(ctx, cur, next); !ok {
 				return // the next cycle sees it again
 			}
 		}
-		cur = saved
 	}
 	if err == nil {
 		if err = c.cfg.Executor.Start(ctx, spec); err == nil {

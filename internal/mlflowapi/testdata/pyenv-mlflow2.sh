@@ -11,28 +11,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-requirements="${here}/requirements-mlflow2.txt"
-cache="${MLPORTAL_CACHE_DIR:-${XDG_CACHE_HOME:-${HOME}/.cache}/mlportal}"
-hash="$(sha256sum "${requirements}" | cut -d' ' -f1)"
-venv="${cache}/pyenv/${hash}"
-
 case "${1:-}" in
-  --print-venv) echo "${venv}"; exit 0 ;;
-  "") ;;
-  -h | --help) sed -n '2,10p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
-  *) echo "pyenv-mlflow2.sh: unknown argument $1" >&2; exit 2 ;;
+  -h | --help) sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d' | sed 's/^# \{0,1\}//'; exit 0 ;;
 esac
-
-if [[ -f "${venv}/.requirements.sha256" && "$(cat "${venv}/.requirements.sha256")" == "${hash}" ]]; then
-  echo "mlflow 2.x venv ready: ${venv}"
-  exit 0
-fi
-
-rm -rf "${venv}"
-mkdir -p "$(dirname "${venv}")"
-echo "creating mlflow 2.x venv ${venv} (first time: a few minutes)" >&2
-"${MLPORTAL_PYTHON:-python3}" -m venv "${venv}"
-"${venv}/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip
-"${venv}/bin/python" -m pip install --quiet --disable-pip-version-check -r "${requirements}"
-echo "${hash}" >"${venv}/.requirements.sha256"
-echo "mlflow 2.x venv ready: ${venv}"
+exec bash "${here}/../../testenv/pyenv.sh" "mlflow 2.x" "${here}/requirements-mlflow2.txt" "$@"
