@@ -442,6 +442,7 @@ func (c *Controller) follow(ctx context.Context, j Job) (Job, bool) {
 	switch {
 	case st.Phase == executor.PhaseRunning && j.State == StateStarting:
 		next.State, next.Reason = StateRunning, "running on "+joinNodes(j.Nodes)
+		next.StartErrors, next.NotBefore = 0, time.Time{}
 		if !st.StartedAt.IsZero() {
 			next.StartedAt = st.StartedAt.UTC()
 		}
@@ -588,7 +589,7 @@ func (c *Controller) snapshot(ctx context.Context, now time.Time, active []Job) 
 		case j.State.Holds():
 			snap.Running = append(snap.Running, scheduler.Allocation{Job: sj, Nodes: j.Nodes, StartedAt: j.StartedAt,
 				Terminating: j.State == StateStopping})
-		case j.State == StateQueued && !c.busy(j.ID):
+		case j.State == StateQueued && !c.busy(j.ID) && !now.Before(j.NotBefore):
 			if sj.GPUs > 0 && sj.GPUType == lifecycle.GPUTypeAny {
 				sj.GPUType = pickType(quota[j.Team], free)
 			}
@@ -751,8 +752,19 @@ func (c *Controller) start(ctx context.Context, j Job) {
 		next.ExperimentID, next.RunID, next.ArtifactURI = prepared.ExperimentID, prepared.RunID, prepared.ArtifactURI
 	}
 	c.cfg.Log.Warn("start job", "job", j.ID, "err", err)
-	next.Failures++
 	next.Nodes = nil
+	if passing(err) {
+		// The cluster could not take it now (unavailable, overloaded, the
+		// namespace's quota full or not yet freed): not the job's failure.
+		// It waits, longer after each refusal in a row, and then queues again.
+		wait := startBackoff(next.StartErrors)
+		next.StartErrors++
+		next.State, next.NotBefore = StateQueued, c.cfg.Clock.Now().UTC().Add(wait)
+		next.Reason = fmt.Sprintf("could not start: %s; trying again in %s", errorText(err), wait)
+		c.save(ctx, cur, next)
+		return
+	}
+	next.Failures++
 	if fe, ok := fault.As(err); ok && next.Failures <= cur.Retries {
 		next.State, next.Reason = StateQueued, "could not start: "+fe.Message+"; queued again"
 	} else if next.Failures <= cur.Retries {
@@ -764,6 +776,20 @@ func (c *Controller) start(ctx context.Context, j Job) {
 	if saved, ok := c.save(ctx, cur, next); ok && saved.State.Final() {
 		c.ended(ctx, saved)
 	}
+}
+
+// passing reports whether a start failed for a reason that passes by
+// itself: the executor or its cluster was unavailable, or refused the job
+// for now (a conflict, such as a namespace quota still counting ended jobs).
+func passing(err error) bool {
+	return errors.Is(err, fault.ErrUnavailable) || errors.Is(err, fault.ErrConflict)
+}
+
+// startBackoff is how long a job waits after n passing start failures in
+// a row: 2s doubling to at most a minute, so that an overloaded cluster is
+// not asked again at once by every job it refused.
+func startBackoff(n int) time.Duration {
+	return min(2*time.Second<<min(n, 5), time.Minute)
 }
 
 func errorText(err error) string {

@@ -413,3 +413,46 @@ func TestAdmittedJobIsStartedAfterACrash(t *testing.T) {
 		t.Errorf("then: %s attempt %d, want running attempt 1", got.State, got.Attempt)
 	}
 }
+
+// A start the cluster refuses for a passing reason (unavailable, the
+// namespace's quota not yet freed) does not use up the job's retries: the
+// job waits, longer after each refusal in a row, then starts; a refusal
+// for the job's own reason (invalid) counts as a failure.
+func TestPassingStartFailuresBackOffWithoutUsingRetries(t *testing.T) {
+	f := newFixture(t, node("n1", 8))
+	j, _ := f.svc.Submit(t.Context(), alice, jobs.SubmitRequest{Team: "vision", Project: "model", Retries: intp(0)})
+	f.exec.mu.Lock()
+	f.exec.startErr = fault.New(fault.ErrUnavailable, "the cluster's Kubernetes API did not answer; retry later")
+	f.exec.mu.Unlock()
+	for i, wait := range []time.Duration{2 * time.Second, 4 * time.Second, 8 * time.Second} {
+		f.cycle(t) // admitted, refused
+		got := f.job(t, j.ID)
+		if got.State != jobs.StateQueued || got.Failures != 0 || got.StartErrors != i+1 ||
+			!got.NotBefore.Equal(f.clock.Now().Add(wait)) || !strings.Contains(got.Reason, "did not answer") {
+			t.Fatalf("refusal %d: %s failures %d startErrors %d notBefore %v %q", i+1, got.State, got.Failures, got.StartErrors, got.NotBefore, got.Reason)
+		}
+		f.clock.Advance(wait - time.Millisecond)
+		f.cycle(t) // still waiting: not admitted
+		if got := f.job(t, j.ID); got.State != jobs.StateQueued || got.Attempt != i+1 {
+			t.Fatalf("during the wait: %s attempt %d", got.State, got.Attempt)
+		}
+		f.clock.Advance(time.Millisecond)
+	}
+	f.exec.mu.Lock()
+	f.exec.startErr = nil
+	f.exec.mu.Unlock()
+	f.cycle(t) // admitted and started
+	f.cycle(t) // running
+	if got := f.job(t, j.ID); got.State != jobs.StateRunning || got.StartErrors != 0 || !got.NotBefore.IsZero() || got.Failures != 0 {
+		t.Fatalf("after the cluster came back: %s startErrors %d notBefore %v failures %d", got.State, got.StartErrors, got.NotBefore, got.Failures)
+	}
+
+	k, _ := f.svc.Submit(t.Context(), alice, jobs.SubmitRequest{Team: "vision", Project: "model", Retries: intp(0)})
+	f.exec.mu.Lock()
+	f.exec.startErr = fault.Invalid("the image name is not valid")
+	f.exec.mu.Unlock()
+	f.cycle(t)
+	if got := f.job(t, k.ID); got.State != jobs.StateFailed || got.Failures != 1 || got.StartErrors != 0 {
+		t.Fatalf("an invalid job: %s failures %d startErrors %d %q", got.State, got.Failures, got.StartErrors, got.Reason)
+	}
+}

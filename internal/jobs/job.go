@@ -76,6 +76,12 @@ type Job struct {
 	// Attempt counts starts; Failures failed attempts; Preemptions stops
 	// for other jobs.
 	Attempt, Failures, Preemptions int
+	// StartErrors counts the starts in a row that the cluster refused for
+	// a passing reason (unavailable, the namespace's quota momentarily
+	// full): they do not use up Retries, but the job waits until NotBefore,
+	// longer each time, before the scheduler considers it again.
+	StartErrors int
+	NotBefore   time.Time
 	// Nodes holds the current attempt's node per replica.
 	Nodes []string
 	// NominatedNodes were freed for the job by preemption.

@@ -419,6 +419,7 @@ func mlportalPath(ctx context.Context, o options, cs kubernetes.Interface, p k8s
 		return k8sResult{path: "mlportal"}, err
 	}
 	defer w.close()
+	go watchFailedJobs(ctx, c, cancel)
 	fmt.Fprintf(os.Stderr, "loadgen: k8s-jobs mlportal: %d teams ready; submitting %d jobs with %d workers\n", p.teams, p.jobs, o.concurrency)
 	res, err = measure(ctx, o, p, w, "mlportal", func(ctx context.Context, i int) (string, error) {
 		body := fmt.Appendf(nil, `{"team":%q,"project":"train","gpus":1,"gpuType":"a100","cpu":"100m","memory":"128Mi","image":"busybox","command":["sleep","3600"]}`,
@@ -639,4 +640,25 @@ func writeK8sMarkdown(o options, p k8sPlan, rs []k8sResult) error {
 		fmt.Fprintln(f)
 	}
 	return nil
+}
+
+// watchFailedJobs ends the measurement as soon as a job has failed: its pod
+// would never be bound, and the wait would last until its timeout.
+func watchFailedJobs(ctx context.Context, c *client, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		var out struct {
+			Items []struct{ ID, Reason string } `json:"items"`
+		}
+		if st, err := c.do(ctx, http.MethodGet, "/api/v1/jobs?state=failed&limit=1", c.bearer, nil, &out); err == nil && st == http.StatusOK && len(out.Items) > 0 {
+			cancel(fmt.Errorf("job %s failed: %s", out.Items[0].ID, out.Items[0].Reason))
+			return
+		}
+	}
 }

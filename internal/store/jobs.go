@@ -53,6 +53,8 @@ type jobStatus struct {
 	RunID          string              `json:"runId,omitempty"`
 	ArtifactURI    string              `json:"artifactUri,omitempty"`
 	StartedAt      time.Time           `json:"startedAt,omitzero"`
+	StartErrors    int                 `json:"startErrors,omitempty"`
+	NotBefore      time.Time           `json:"notBefore,omitzero"`
 }
 
 const jobColumns = `id, team, project, name, state, spec, status, gpu_seconds, created_by, submitted_at, finished_at, updated_at, version, cost, pool, gpu_type, month`
@@ -66,7 +68,8 @@ func jobJSON(j jobs.Job) (spec, status string, err error) {
 	}
 	st, err := json.Marshal(jobStatus{GPUType: j.GPUType, Reason: j.Reason, Attempt: j.Attempt, Failures: j.Failures,
 		Preemptions: j.Preemptions, Nodes: j.Nodes, NominatedNodes: j.NominatedNodes, StopReason: j.StopReason, ExitCode: j.ExitCode,
-		ExperimentID: j.ExperimentID, RunID: j.RunID, ArtifactURI: j.ArtifactURI, StartedAt: j.StartedAt})
+		ExperimentID: j.ExperimentID, RunID: j.RunID, ArtifactURI: j.ArtifactURI, StartedAt: j.StartedAt,
+		StartErrors: j.StartErrors, NotBefore: j.NotBefore})
 	if err != nil {
 		return "", "", fmt.Errorf("encode job status: %w", err)
 	}
@@ -100,6 +103,7 @@ func scanJob(sc interface{ Scan(...any) error }) (jobs.Job, error) {
 	j.GPUType, j.Reason, j.Attempt, j.Failures, j.Preemptions = st.GPUType, st.Reason, st.Attempt, st.Failures, st.Preemptions
 	j.Nodes, j.NominatedNodes, j.StopReason, j.ExitCode = st.Nodes, st.NominatedNodes, st.StopReason, st.ExitCode
 	j.ExperimentID, j.RunID, j.ArtifactURI, j.StartedAt = st.ExperimentID, st.RunID, st.ArtifactURI, st.StartedAt
+	j.StartErrors, j.NotBefore = st.StartErrors, st.NotBefore
 	return j, nil
 }
 

@@ -161,24 +161,26 @@ func startCluster() (_ *Cluster, err error) {
 	if err != nil {
 		return nil, err
 	}
-	kcm, err := c.start("kube-controller-manager", bin("kube-controller-manager"),
-		"--kubeconfig="+kcmConfig,
-		"--authentication-kubeconfig="+kcmConfig,
-		"--authorization-kubeconfig="+kcmConfig,
+	kcmArgs := []string{
+		"--kubeconfig=" + kcmConfig,
+		"--authentication-kubeconfig=" + kcmConfig,
+		"--authorization-kubeconfig=" + kcmConfig,
 		"--bind-address=127.0.0.1",
-		"--secure-port="+strconv.Itoa(kcmPort),
-		"--cert-dir="+filepath.Join(runDir, "pki", "kcm"),
+		"--secure-port=" + strconv.Itoa(kcmPort),
+		"--cert-dir=" + filepath.Join(runDir, "pki", "kcm"),
 		"--controllers=*,-nodeipam",
 		"--leader-elect=false",
-		"--service-account-private-key-file="+p.saKey,
-		"--root-ca-file="+p.caCert,
+		"--service-account-private-key-file=" + p.saKey,
+		"--root-ca-file=" + p.caCert,
 		"--use-service-account-credentials=false",
-		"--kube-api-qps=1000",
-		"--kube-api-burst=2000",
-		"--concurrent-job-syncs=20",
 		"--node-monitor-period=2s",
 		"--v=1",
-	)
+	}
+	stock := os.Getenv(EnvStockLimits) != ""
+	if !stock {
+		kcmArgs = append(kcmArgs, "--kube-api-qps=1000", "--kube-api-burst=2000", "--concurrent-job-syncs=20")
+	}
+	kcm, err := c.start("kube-controller-manager", bin("kube-controller-manager"), kcmArgs...)
 	if err != nil {
 		return nil, err
 	}
@@ -192,7 +194,11 @@ func startCluster() (_ *Cluster, err error) {
 		return nil, err
 	}
 	schedFile := filepath.Join(runDir, "kube-scheduler.yaml")
-	if err := os.WriteFile(schedFile, fmt.Appendf(nil, schedulerConfig, schedConfig), 0o600); err != nil {
+	limits := schedulerLimits
+	if stock {
+		limits = ""
+	}
+	if err := os.WriteFile(schedFile, fmt.Appendf(nil, schedulerConfig, schedConfig, limits), 0o600); err != nil {
 		return nil, err
 	}
 	sched, err := c.start("kube-scheduler", bin("kube-scheduler"),
@@ -249,11 +255,13 @@ const schedulerConfig = `apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 clientConnection:
   kubeconfig: %s
-  qps: 1000
-  burst: 2000
-leaderElection:
+%sleaderElection:
   leaderElect: false
 `
+
+// schedulerLimits raises kube-scheduler's client rate limits (defaults: 50
+// and 100) unless EnvStockLimits is set.
+const schedulerLimits = "  qps: 1000\n  burst: 2000\n"
 
 // stageFiles lists the kwok Stage manifests in the named subdirectories of dir.
 func stageFiles(dir string, sets ...string) ([]string, error) {

@@ -21,6 +21,11 @@ const (
 	EnvPostgresDSN = "MLPORTAL_TEST_POSTGRES_DSN"
 	// EnvKeep keeps the run directory (logs, etcd data) even when tests pass.
 	EnvKeep = "MLPORTAL_TESTENV_KEEP"
+	// EnvStockLimits, when set, starts kube-controller-manager and
+	// kube-scheduler with their default client rate limits and job-sync
+	// workers, as a stock cluster runs them (the test environment raises
+	// them otherwise, so that tests do not wait on client-side throttling).
+	EnvStockLimits = "MLPORTAL_TESTENV_STOCK_LIMITS"
 )
 
 const fixHint = "build the binaries with `make testenv` (or `bash internal/testenv/build.sh`), " +
