@@ -36,6 +36,53 @@ func (r jobRuns) StartRun(ctx context.Context, j jobs.Job) (jobs.RunRef, error) 
 			return jobs.RunRef{}, err
 		}
 	}
+	expID, name, err := r.experiment(ctx, j)
+	if err != nil {
+		return jobs.RunRef{}, err
+	}
+	run, err := r.tracking.CreateRun(ctx, p, runRequest(expID, j))
+	if err != nil {
+		return jobs.RunRef{}, err
+	}
+	return jobs.RunRef{ExperimentID: run.Info.ExperimentID, ExperimentName: name, RunID: run.Info.ID, ArtifactURI: run.Info.ArtifactURI}, nil
+}
+
+var _ jobs.BatchRuns = jobRuns{}
+
+// StartRuns creates the runs of jobs that have none, one transaction per
+// project: a cycle admits hundreds of jobs at once.
+func (r jobRuns) StartRuns(ctx context.Context, js []jobs.Job) ([]jobs.RunRef, error) {
+	refs := make([]jobs.RunRef, len(js))
+	byProject := map[string][]int{}
+	for i, j := range js {
+		byProject[j.Team+"/"+j.Project] = append(byProject[j.Team+"/"+j.Project], i)
+	}
+	for _, idx := range byProject {
+		first := js[idx[0]]
+		expID, name, err := r.experiment(ctx, first)
+		if err != nil {
+			return nil, err
+		}
+		reqs := make([]tracking.CreateRunRequest, len(idx))
+		for k, i := range idx {
+			reqs[k] = runRequest(expID, js[i])
+		}
+		runs, err := r.tracking.CreateRuns(ctx, r.system(first), expID, reqs)
+		if err != nil {
+			return nil, err
+		}
+		for k, i := range idx {
+			refs[i] = jobs.RunRef{ExperimentID: runs[k].Info.ExperimentID, ExperimentName: name, RunID: runs[k].Info.ID,
+				ArtifactURI: runs[k].Info.ArtifactURI}
+		}
+	}
+	return refs, nil
+}
+
+// experiment is the id and name of j's project's experiment
+// ("<team>/<project>"), made on first use.
+func (r jobRuns) experiment(ctx context.Context, j jobs.Job) (string, string, error) {
+	p := r.system(j)
 	name := j.Team + "/" + j.Project
 	exp, err := r.tracking.GetExperimentByName(ctx, p, name)
 	expID := exp.ID
@@ -47,16 +94,14 @@ func (r jobRuns) StartRun(ctx context.Context, j jobs.Job) (jobs.RunRef, error) 
 			expID = exp.ID
 		}
 	}
-	if err != nil {
-		return jobs.RunRef{}, err
-	}
-	run, err := r.tracking.CreateRun(ctx, p, tracking.CreateRunRequest{ExperimentID: expID, UserID: j.CreatedBy, Name: j.Name,
+	return expID, name, err
+}
+
+// runRequest is j's run in the experiment expID.
+func runRequest(expID string, j jobs.Job) tracking.CreateRunRequest {
+	return tracking.CreateRunRequest{ExperimentID: expID, UserID: j.CreatedBy, Name: j.Name,
 		Tags: []tracking.Tag{{Key: "mlportal.job", Value: j.ID}, {Key: "mlportal.project", Value: j.Project},
-			{Key: "mlflow.source.type", Value: "JOB"}, {Key: "mlflow.source.name", Value: j.Project}, {Key: "mlflow.user", Value: j.CreatedBy}}})
-	if err != nil {
-		return jobs.RunRef{}, err
-	}
-	return jobs.RunRef{ExperimentID: run.Info.ExperimentID, ExperimentName: name, RunID: run.Info.ID, ArtifactURI: run.Info.ArtifactURI}, nil
+			{Key: "mlflow.source.type", Value: "JOB"}, {Key: "mlflow.source.name", Value: j.Project}, {Key: "mlflow.user", Value: j.CreatedBy}}}
 }
 
 func (r jobRuns) EndRun(ctx context.Context, j jobs.Job) error {

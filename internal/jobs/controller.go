@@ -37,6 +37,15 @@ type Runs interface {
 	EndRun(ctx context.Context, j Job) error
 }
 
+// BatchRuns creates the runs of many jobs at once; a Runs may offer it.
+// The controller uses it for the jobs a cycle admits, which then start
+// without a database write of their own for the run.
+type BatchRuns interface {
+	// StartRuns creates a run for each job (none has one yet): refs[i]
+	// is js[i]'s.
+	StartRuns(ctx context.Context, js []Job) (refs []RunRef, err error)
+}
+
 // RunRef names a job's MLflow run.
 type RunRef struct {
 	ExperimentID, ExperimentName, RunID, ArtifactURI string
@@ -227,8 +236,12 @@ func (c *Controller) Cycle(ctx context.Context) error {
 			}
 		}
 	}
-	for _, saved := range c.saveAll(ctx, changes) { // then the admitted jobs start
-		c.async(saved.ID, func() { c.start(context.Background(), saved) })
+	admitted := c.saveAll(ctx, changes)
+	refs := c.startRuns(ctx, admitted)
+	for _, saved := range admitted { // then the admitted jobs start
+		if ref, ok := refs[saved.ID]; ok || len(refs) == 0 {
+			c.async(saved.ID, func() { c.start(context.Background(), saved, ref) })
+		}
 	}
 	// Jobs stopping at a user's request.
 	for _, j := range active {
@@ -426,7 +439,7 @@ func (c *Controller) follow(ctx context.Context, j Job) (Job, bool) {
 		// Admitted, no start under way (follow skips busy jobs) and the
 		// executor has nothing: the server stopped between admitting and
 		// starting it. Start it now; starting is idempotent.
-		c.async(j.ID, func() { c.start(context.Background(), j) })
+		c.async(j.ID, func() { c.start(context.Background(), j, RunRef{}) })
 		return j, false
 	}
 	if errors.Is(err, fault.ErrNotFound) && j.State == StateStopping && !c.busy(j.ID) {
@@ -710,11 +723,60 @@ func (c *Controller) admission(j Job, a scheduler.Admission, snap scheduler.Snap
 	return next
 }
 
-// start prepares the run, credentials and workspace, records the run
-// and starts the job; a failure puts it back in the queue or fails it.
-// A job cancelled meanwhile is not started.
-func (c *Controller) start(ctx context.Context, j Job) {
-	spec, prepared, err := c.spec(ctx, j)
+// startRuns creates, in bulk, the runs of the admitted jobs that have none
+// and records them on the jobs (admitted is updated in place). It returns
+// each prepared job's run; empty when runs are made one by one at start
+// (no BatchRuns, or it failed). A job whose record lost a race is left out
+// of the map: the next cycle sees it again.
+func (c *Controller) startRuns(ctx context.Context, admitted []Job) map[string]RunRef {
+	br, ok := c.cfg.Runs.(BatchRuns)
+	if !ok || len(admitted) == 0 {
+		return nil
+	}
+	refs := make(map[string]RunRef, len(admitted))
+	var fresh []Job
+	for _, j := range admitted {
+		if j.RunID == "" {
+			fresh = append(fresh, j)
+		} else {
+			refs[j.ID] = RunRef{} // resumes its run: start looks it up
+		}
+	}
+	if len(fresh) > 0 {
+		made, err := br.StartRuns(ctx, fresh)
+		if err != nil {
+			c.cfg.Log.Warn("create the admitted jobs' runs; each start creates its own", "jobs", len(fresh), "err", err)
+			return nil
+		}
+		changes := make([]change, len(fresh))
+		for i, j := range fresh {
+			next := j.Clone()
+			next.ExperimentID, next.RunID, next.ArtifactURI = made[i].ExperimentID, made[i].RunID, made[i].ArtifactURI
+			changes[i] = change{cur: j, next: next, admitted: true}
+		}
+		recorded := map[string]Job{}
+		for _, j := range c.saveAll(ctx, changes) {
+			recorded[j.ID] = j
+		}
+		for i, j := range fresh {
+			if _, ok := recorded[j.ID]; ok {
+				refs[j.ID] = made[i]
+			}
+		}
+		for k, j := range admitted {
+			if saved, ok := recorded[j.ID]; ok {
+				admitted[k] = saved
+			}
+		}
+	}
+	return refs
+}
+
+// start prepares the run (unless ref names it), credentials and
+// workspace, records the run and starts the job; a failure puts it back
+// in the queue or fails it. A job cancelled meanwhile is not started.
+func (c *Controller) start(ctx context.Context, j Job, ref RunRef) {
+	spec, prepared, err := c.spec(ctx, j, ref)
 	if err == nil && (prepared.RunID != j.RunID || prepared.ExperimentID != j.ExperimentID) {
 		next := j.Clone()
 		next.ExperimentID, next.RunID, next.ArtifactURI = prepared.ExperimentID, prepared.RunID, prepared.ArtifactURI
@@ -801,7 +863,7 @@ func errorText(err error) string {
 
 // spec is the executor's view of the job, with its run, token and
 // workspace prepared.
-func (c *Controller) spec(ctx context.Context, j Job) (executor.Spec, Job, error) {
+func (c *Controller) spec(ctx context.Context, j Job, ref RunRef) (executor.Spec, Job, error) {
 	env := map[string]string{}
 	maps.Copy(env, j.Env)
 	env["MLPORTAL_JOB_ID"], env["MLPORTAL_RUN_ID"], env["MLPORTAL_PROJECT"], env["MLPORTAL_TEAM"] = j.ID, j.ID, j.Project, j.Team
@@ -809,9 +871,11 @@ func (c *Controller) spec(ctx context.Context, j Job) (executor.Spec, Job, error
 		env["MLPORTAL_URL"], env["MLFLOW_TRACKING_URI"] = c.cfg.TrackingURI, c.cfg.TrackingURI
 	}
 	if c.cfg.Runs != nil {
-		ref, err := c.cfg.Runs.StartRun(ctx, j)
-		if err != nil {
-			return executor.Spec{}, j, fmt.Errorf("create the job's MLflow run: %w", err)
+		if ref.RunID == "" {
+			var err error
+			if ref, err = c.cfg.Runs.StartRun(ctx, j); err != nil {
+				return executor.Spec{}, j, fmt.Errorf("create the job's MLflow run: %w", err)
+			}
 		}
 		j.ExperimentID, j.RunID, j.ArtifactURI = ref.ExperimentID, ref.RunID, ref.ArtifactURI
 		// mlflow.start_run() continues MLFLOW_RUN_ID's run, and code that

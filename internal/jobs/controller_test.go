@@ -456,3 +456,59 @@ func TestPassingStartFailuresBackOffWithoutUsingRetries(t *testing.T) {
 		t.Fatalf("an invalid job: %s failures %d startErrors %d %q", got.State, got.Failures, got.StartErrors, got.Reason)
 	}
 }
+
+// batchRuns counts how the controller asks for runs.
+type batchRuns struct {
+	mu            sync.Mutex
+	batches, ones int
+}
+
+func (b *batchRuns) StartRun(_ context.Context, j jobs.Job) (jobs.RunRef, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.ones++
+	return jobs.RunRef{ExperimentID: "1", ExperimentName: j.Team + "/" + j.Project, RunID: "run-" + j.ID}, nil
+}
+
+func (b *batchRuns) StartRuns(_ context.Context, js []jobs.Job) ([]jobs.RunRef, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.batches++
+	refs := make([]jobs.RunRef, len(js))
+	for i, j := range js {
+		refs[i] = jobs.RunRef{ExperimentID: "1", ExperimentName: j.Team + "/" + j.Project, RunID: "run-" + j.ID}
+	}
+	return refs, nil
+}
+
+func (b *batchRuns) EndRun(context.Context, jobs.Job) error { return nil }
+
+// The runs of the jobs a cycle admits are created together and recorded
+// before the starts, which then make none of their own; the job gets its
+// run in its environment.
+func TestAdmittedJobsGetTheirRunsInOneBatch(t *testing.T) {
+	f := newFixture(t, node("n1", 8))
+	runs := &batchRuns{}
+	f.ctl = jobs.NewController(jobs.ControllerConfig{Repo: f.store, Teams: f.store, Executor: f.exec, Runs: runs, Clock: f.clock, Log: quiet,
+		Policy: scheduler.DefaultPolicy(), Owner: "replica-a", CheckpointRoot: "/ckpt"})
+	var ids []string
+	for range 4 {
+		j, err := f.svc.Submit(t.Context(), alice, jobs.SubmitRequest{Team: "vision", Project: "model", GPUs: intp(2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, j.ID)
+	}
+	f.cycle(t)
+	if runs.batches != 1 || runs.ones != 0 {
+		t.Fatalf("runs made in %d batches and %d one by one, want 1 and 0", runs.batches, runs.ones)
+	}
+	for _, id := range ids {
+		got := f.job(t, id)
+		spec, ok := f.exec.spec(id)
+		if got.State != jobs.StateStarting || got.RunID != "run-"+id || !ok || spec.Env["MLFLOW_RUN_ID"] != "run-"+id ||
+			spec.Env["MLFLOW_EXPERIMENT_NAME"] != "vision/model" {
+			t.Errorf("job %s: %s run %q, started %v with run %q", id, got.State, got.RunID, ok, spec.Env["MLFLOW_RUN_ID"])
+		}
+	}
+}

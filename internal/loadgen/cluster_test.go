@@ -75,15 +75,15 @@ func TestSchedulingThroughputOnARealCluster(t *testing.T) {
 	if os.Getenv("MLPORTAL_TEST_POSTGRES_DSN") != "" {
 		backend = "postgres" // the production store
 	}
-	paths := []string{"mlportal", "default", "pods"}
+	paths := []string{"mlportal", "default", "executor", "pods"}
 	if v := os.Getenv("MLPORTAL_KSCALE_PATHS"); v != "" {
-		paths = strings.Split(v, ",") // of mlportal, default, pods
+		paths = strings.Split(v, ",") // of mlportal, default, executor, pods
 	}
 	o := options{mode: "k8s-jobs", bin: bin, backends: []string{backend}, postgresDSN: os.Getenv("MLPORTAL_TEST_POSTGRES_DSN"), duration: time.Second, concurrency: num("MLPORTAL_KSCALE_CONCURRENCY", 32),
 		maxRequests: 1, poll: 10 * time.Millisecond, kubeconfig: cluster.Kubeconfig(),
 		nodes: num("MLPORTAL_KSCALE_NODES", 50), jobs: num("MLPORTAL_KSCALE_JOBS", 300), teams: num("MLPORTAL_KSCALE_TEAMS", 10),
 		paths: paths, boundTimeout: 45 * time.Minute, markdown: os.Getenv("MLPORTAL_KSCALE_MARKDOWN"),
-		debugAddr: os.Getenv("MLPORTAL_KSCALE_DEBUG_ADDR")}
+		debugAddr: os.Getenv("MLPORTAL_KSCALE_DEBUG_ADDR"), startWorkers: num("MLPORTAL_KSCALE_START_WORKERS", 0)}
 	if err := o.validate(); err != nil {
 		t.Fatal(err)
 	}

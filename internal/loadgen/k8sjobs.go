@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,6 +24,9 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/clientcmd"
+
+	"github.com/mlportal/mlportal/internal/executor"
+	"github.com/mlportal/mlportal/internal/executor/kube"
 )
 
 // The k8s-jobs mode (-mode k8s-jobs) measures scheduling throughput on a
@@ -192,6 +197,13 @@ func runK8sJobs(ctx context.Context, o options, cs kubernetes.Interface, p k8sPl
 			return rs, fmt.Errorf("default path: %w", err)
 		}
 	}
+	if slices.Contains(o.paths, "executor") {
+		r, err := executorPath(ctx, o, cs, p, nodes)
+		rs = append(rs, r)
+		if err != nil {
+			return rs, fmt.Errorf("executor path: %w", err)
+		}
+	}
 	if slices.Contains(o.paths, "pods") {
 		r, err := podsPath(ctx, o, cs, p, nodes)
 		rs = append(rs, r)
@@ -270,6 +282,22 @@ func (w *watcher) gpusByNamespace() map[string]int {
 	return use
 }
 
+// progress prints every 5 s how many pods are bound, until done.
+func progress(ctx context.Context, done <-chan struct{}, w *watcher, path string, start time.Time) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-done:
+			return
+		case <-t.C:
+			fmt.Fprintf(os.Stderr, "loadgen: k8s-jobs %s: %d bound after %s\n", path, w.bound(), time.Since(start).Round(time.Second))
+		}
+	}
+}
+
 // measure submits the jobs with submit (job i → its key and submit time)
 // and waits until every job's pod is bound, sampling the quota use.
 func measure(ctx context.Context, o options, p k8sPlan, w *watcher, path string, submit func(ctx context.Context, i int) (string, error)) (k8sResult, error) {
@@ -320,7 +348,9 @@ func measure(ctx context.Context, o options, p k8sPlan, w *watcher, path string,
 	}
 	wg.Wait()
 	r.submitWall = time.Since(start)
-	fmt.Fprintf(os.Stderr, "loadgen: k8s-jobs %s: %d jobs submitted in %s; waiting for every pod to be bound\n", path, len(submitted), r.submitWall.Round(time.Millisecond))
+	fmt.Fprintf(os.Stderr, "loadgen: k8s-jobs %s: %d jobs submitted in %s, %d bound so far; waiting for every pod to be bound\n",
+		path, len(submitted), r.submitWall.Round(time.Millisecond), w.bound())
+	go progress(ctx, done, w, path, start)
 	err := firstErr
 	if err == nil {
 		err = wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, o.boundTimeout, true, func(context.Context) (bool, error) {
@@ -367,7 +397,11 @@ func mlportalPath(ctx context.Context, o options, cs kubernetes.Interface, p k8s
 	// executor reports as "no quota left" and the job fails after its retries.
 	perTeam := (p.jobs + p.teams - 1) / p.teams
 	// The pods run for an hour in kwok, as the default path's do.
-	o.extraConfig = "  jobs:\n    executor: kubernetes\n    kubernetes:\n      podAnnotations:\n" +
+	workers := ""
+	if o.startWorkers > 0 {
+		workers = fmt.Sprintf("    startWorkers: %d\n", o.startWorkers)
+	}
+	o.extraConfig = "  jobs:\n    executor: kubernetes\n" + workers + "    kubernetes:\n      podAnnotations:\n" +
 		"        pod-complete.stage.kwok.x-k8s.io/delay: 1h\n        pod-complete.stage.kwok.x-k8s.io/jitter-delay: 1h\n" + fmt.Sprintf(
 		"  projects:\n    defaultQuota:\n      pods: %d\n      cpu: %q\n      memory: %q\n", perTeam+10, fmt.Sprint(perTeam/10+10), fmt.Sprintf("%dGi", perTeam/8+16))
 	srv, err := startServer(ctx, o, o.backends[0])
@@ -549,6 +583,47 @@ func podsPath(ctx context.Context, o options, cs kubernetes.Interface, p k8sPlan
 		meta.Name, spec.NodeName = name, nodes[i%len(nodes)]
 		_, err := cs.CoreV1().Pods(nss[i%p.teams]).Create(ctx, &corev1.Pod{ObjectMeta: meta, Spec: spec}, metav1.CreateOptions{})
 		return name, err
+	})
+	err = errors.Join(err, deleteNamespaces(ctx, cs, nss))
+	return res, errors.Join(err, waitNoPods(ctx, cs, key))
+}
+
+// executorPath is mlportal's Kubernetes executor alone, without the server,
+// its store and its scheduler: the load generator starts each job through
+// kube.Executor.Start with the spec the server would send (its labels,
+// environment and a token-sized secret), placed round-robin over the nodes,
+// into namespaces with the same quota. Between the pods path and the
+// mlportal path it tells what the executor's pods cost the apiserver from
+// what the rest of mlportal costs.
+func executorPath(ctx context.Context, o options, cs kubernetes.Interface, p k8sPlan, nodes []string) (k8sResult, error) {
+	key := "loadgen.mlportal.io/executor"
+	nss, err := quotaNamespaces(ctx, cs, p, "executor")
+	if err != nil {
+		return k8sResult{path: "executor"}, errors.Join(err, deleteNamespaces(ctx, cs, nss))
+	}
+	w, err := watchPods(cs, key, key)
+	if err != nil {
+		return k8sResult{path: "executor"}, err
+	}
+	defer w.close()
+	ex := kube.New(cs, kube.Config{ServiceAccount: "default", Binding: kube.BindByMlportal,
+		Namespace:      func(team, _ string) string { return team }, // the team is the namespace here
+		PodAnnotations: map[string]string{"pod-complete.stage.kwok.x-k8s.io/delay": "1h", "pod-complete.stage.kwok.x-k8s.io/jitter-delay": "1h"}},
+		slog.New(slog.DiscardHandler))
+	defer ex.Close()
+	token := strings.Repeat("t", 43)
+	fmt.Fprintf(os.Stderr, "loadgen: k8s-jobs executor: starting %d jobs with %d workers\n", p.jobs, o.concurrency)
+	res, err := measure(ctx, o, p, w, "executor", func(ctx context.Context, i int) (string, error) {
+		id := fmt.Sprintf("job_%020d", i)
+		env := map[string]string{"MLPORTAL_JOB_ID": id, "MLPORTAL_RUN_ID": id, "MLPORTAL_PROJECT": "train", "MLPORTAL_TEAM": nss[i%p.teams],
+			"MLPORTAL_URL": "http://mlportal.example:8080", "MLFLOW_TRACKING_URI": "http://mlportal.example:8080",
+			"MLFLOW_EXPERIMENT_ID": "1", "MLFLOW_EXPERIMENT_NAME": nss[i%p.teams] + "/train", "MLFLOW_RUN_ID": fmt.Sprintf("%032x", i),
+			"MLPORTAL_ARTIFACT_URI": "mlflow-artifacts:/1/" + fmt.Sprintf("%032x", i) + "/artifacts",
+			"MLPORTAL_TOKEN": token, "MLFLOW_TRACKING_TOKEN": token}
+		err := ex.Start(ctx, executor.Spec{JobID: id, Team: nss[i%p.teams], Project: "train", Attempt: 1, Image: "busybox",
+			Command: []string{"sleep", "3600"}, Env: env, CheckpointDir: "/ckpt/" + id, GPUs: 1, GPUType: "a100", CPUMillis: 100,
+			MemoryBytes: 128 << 20, Replicas: 1, Nodes: []string{nodes[i%len(nodes)]}, Labels: map[string]string{key: id, kscaleLabel: p.run}})
+		return id, err
 	})
 	err = errors.Join(err, deleteNamespaces(ctx, cs, nss))
 	return res, errors.Join(err, waitNoPods(ctx, cs, key))

@@ -50,6 +50,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -78,6 +79,7 @@ type options struct {
 	boundTimeout       time.Duration
 	extraConfig        string // appended to the server's mlportal: section
 	debugAddr          string // the server's mlportal.server.debugAddr (Go profiles)
+	startWorkers       int    // k8s-jobs: the server's mlportal.jobs.startWorkers (0: its default)
 	// mlflow mode
 	runs, versions  int
 	seedConcurrency int
@@ -96,11 +98,12 @@ func main() {
 	flag.IntVar(&o.nodes, "nodes", 50, "k8s-jobs: kwok GPU nodes to create")
 	flag.IntVar(&o.jobs, "jobs", 300, "k8s-jobs: one-GPU jobs per path")
 	flag.IntVar(&o.teams, "teams", 10, "k8s-jobs: teams (mlportal) and namespaces (default path) the jobs are spread over")
-	flag.StringVar(&paths, "paths", "mlportal,default", "k8s-jobs: which paths to measure, in order: mlportal, default (Jobs through kube-controller-manager and kube-scheduler), pods (bound pods created by the load generator itself: the apiserver's ceiling)")
+	flag.StringVar(&paths, "paths", "mlportal,default", "k8s-jobs: which paths to measure, in order: mlportal, default (Jobs through kube-controller-manager and kube-scheduler), executor (mlportal's Kubernetes executor alone, without server and store), pods (bound pods created by the load generator itself: the apiserver's ceiling)")
 	flag.DurationVar(&o.boundTimeout, "bound-timeout", 30*time.Minute, "k8s-jobs: how long to wait for every pod to be bound")
 	flag.IntVar(&o.projects, "projects", 20, "bootstrap: projects created one after another")
 	flag.IntVar(&o.concurrent, "concurrent", 50, "bootstrap: projects created at once")
 	flag.DurationVar(&o.poll, "poll", 10*time.Millisecond, "bootstrap: how often a project is read until it has succeeded")
+	flag.IntVar(&o.startWorkers, "start-workers", 0, "k8s-jobs: the server's mlportal.jobs.startWorkers, the job starts it runs at once (0: its default)")
 	flag.StringVar(&o.debugAddr, "server-debug-addr", "", "serve the started server's Go profiles on this address (mlportal.server.debugAddr), e.g. 127.0.0.1:6060")
 	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "bootstrap: give the server this kubeconfig, so the namespace step applies to that cluster")
 	flag.IntVar(&o.runs, "runs", 100_000, "mlflow: runs seeded into the searched experiment")
@@ -200,8 +203,8 @@ func (o options) validate() error {
 			return fmt.Errorf("-nodes must be 1..5000, -jobs 1..100000, -teams 1..jobs and -bound-timeout positive")
 		}
 		for _, p := range o.paths {
-			if p != "mlportal" && p != "default" && p != "pods" {
-				return fmt.Errorf("-paths: unknown path %q (want mlportal, default, pods)", p)
+			if !slices.Contains([]string{"mlportal", "default", "executor", "pods"}, p) {
+				return fmt.Errorf("-paths: unknown path %q (want mlportal, default, executor, pods)", p)
 			}
 		}
 	}

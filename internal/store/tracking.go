@@ -172,15 +172,7 @@ func (s *Store) DeleteExperimentTag(ctx context.Context, id, key string) error {
 
 // CreateRun inserts a run and its tags.
 func (s *Store) CreateRun(ctx context.Context, r tracking.Run) error {
-	return s.inTx(ctx, func(tx *sql.Tx) error {
-		ri := r.Info
-		if _, err := s.exec(ctx, tx, `INSERT INTO runs (id, experiment_id, name, user_id, status, start_time, end_time, artifact_uri, lifecycle_stage)
-			VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?)`, ri.ID, mustInt(ri.ExperimentID), ri.Name, ri.UserID, string(ri.Status), ri.StartTime,
-			ri.ArtifactURI, ri.LifecycleStage); err != nil {
-			return fmt.Errorf("insert run: %w", err)
-		}
-		return s.upsertRunTags(ctx, tx, ri.ID, mustInt(ri.ExperimentID), r.Tags)
-	})
+	return s.CreateRuns(ctx, []tracking.Run{r})
 }
 
 const runInfoColumns = `r.id, r.experiment_id, r.name, r.user_id, r.status, r.start_time, COALESCE(r.end_time, 0), r.artifact_uri, r.lifecycle_stage, e.team`

@@ -392,13 +392,66 @@ func (s *Service) CreateRun(ctx context.Context, p identity.Principal, req Creat
 	if req.ExperimentID == "" {
 		req.ExperimentID = "0"
 	}
-	e, err := s.writableExperiment(ctx, p, req.ExperimentID)
+	e, err := s.activeExperiment(ctx, p, req.ExperimentID)
 	if err != nil {
 		return Run{}, err
 	}
-	if e.LifecycleStage != StageActive {
-		return Run{}, invalid("experiment_id", "the experiment id '%s' must be in the 'active' state; restore it first", e.ID)
+	r, err := s.newRun(p, e, req)
+	if err != nil {
+		return Run{}, err
 	}
+	if err := s.repo.CreateRun(ctx, r); err != nil {
+		return Run{}, err
+	}
+	return r, nil
+}
+
+// RunsCreator is a Repository that creates many runs in one transaction.
+type RunsCreator interface {
+	CreateRuns(ctx context.Context, rs []Run) error
+}
+
+// CreateRuns creates runs in one experiment, all or none: one check of
+// the experiment and, when the repository can, one transaction — what a
+// scheduling cycle does for the hundreds of jobs it admits at once. Each
+// request's ExperimentID is ignored.
+func (s *Service) CreateRuns(ctx context.Context, p identity.Principal, experimentID string, reqs []CreateRunRequest) ([]Run, error) {
+	e, err := s.activeExperiment(ctx, p, experimentID)
+	if err != nil {
+		return nil, err
+	}
+	runs := make([]Run, len(reqs))
+	for i, req := range reqs {
+		if runs[i], err = s.newRun(p, e, req); err != nil {
+			return nil, err
+		}
+	}
+	if rc, ok := s.repo.(RunsCreator); ok {
+		return runs, rc.CreateRuns(ctx, runs)
+	}
+	for _, r := range runs {
+		if err := s.repo.CreateRun(ctx, r); err != nil {
+			return nil, err
+		}
+	}
+	return runs, nil
+}
+
+// activeExperiment is the experiment id, if p may write to it and it is
+// active.
+func (s *Service) activeExperiment(ctx context.Context, p identity.Principal, id string) (Experiment, error) {
+	e, err := s.writableExperiment(ctx, p, id)
+	if err != nil {
+		return e, err
+	}
+	if e.LifecycleStage != StageActive {
+		return e, invalid("experiment_id", "the experiment id '%s' must be in the 'active' state; restore it first", e.ID)
+	}
+	return e, nil
+}
+
+// newRun is the run req asks for in e, not yet stored.
+func (s *Service) newRun(p identity.Principal, e Experiment, req CreateRunRequest) (Run, error) {
 	for _, t := range req.Tags {
 		if err := validTag(t); err != nil {
 			return Run{}, err
@@ -420,13 +473,9 @@ func (s *Service) CreateRun(ctx context.Context, p identity.Principal, req Creat
 		req.UserID = p.Subject
 	}
 	id := s.newID()
-	r := Run{Info: RunInfo{ID: id, ExperimentID: e.ID, Name: name, UserID: req.UserID, Status: StatusRunning,
+	return Run{Info: RunInfo{ID: id, ExperimentID: e.ID, Name: name, UserID: req.UserID, Status: StatusRunning,
 		StartTime: req.StartTime, ArtifactURI: e.ArtifactLocation + "/" + id + "/artifacts", LifecycleStage: StageActive, Team: e.Team},
-		Tags: withTag(req.Tags, Tag{Key: TagRunName, Value: name})}
-	if err := s.repo.CreateRun(ctx, r); err != nil {
-		return Run{}, err
-	}
-	return r, nil
+		Tags: withTag(req.Tags, Tag{Key: TagRunName, Value: name})}, nil
 }
 
 var (
