@@ -1045,7 +1045,8 @@ type ErrorResponse struct {
 // served lowest weighted dominant-resource share first (the share divided by this weight), so
 // two teams of weights 3 and 1 that both want more get borrowed GPUs in about a 3:1 ratio. It
 // does not change nominal quotas, which are guaranteed whatever the weight. Omitted, it is 1
-// (on update too: the update replaces every mutable field).
+// (on update too: the update replaces every mutable field). Only platform admins may change
+// it; a team maintainer's update must send the current value (403 otherwise).
 type FairShareWeight = float64
 
 // FieldError defines model for FieldError.
@@ -1785,7 +1786,8 @@ type TeamCreate struct {
 	// served lowest weighted dominant-resource share first (the share divided by this weight), so
 	// two teams of weights 3 and 1 that both want more get borrowed GPUs in about a 3:1 ratio. It
 	// does not change nominal quotas, which are guaranteed whatever the weight. Omitted, it is 1
-	// (on update too: the update replaces every mutable field).
+	// (on update too: the update replaces every mutable field). Only platform admins may change
+	// it; a team maintainer's update must send the current value (403 otherwise).
 	FairShareWeight *FairShareWeight `json:"fairShareWeight,omitempty"`
 	GpuQuota        *[]GPUQuota      `json:"gpuQuota,omitempty"`
 	Members         *[]Member        `json:"members,omitempty"`
@@ -1821,7 +1823,8 @@ type TeamUpdate struct {
 	// served lowest weighted dominant-resource share first (the share divided by this weight), so
 	// two teams of weights 3 and 1 that both want more get borrowed GPUs in about a 3:1 ratio. It
 	// does not change nominal quotas, which are guaranteed whatever the weight. Omitted, it is 1
-	// (on update too: the update replaces every mutable field).
+	// (on update too: the update replaces every mutable field). Only platform admins may change
+	// it; a team maintainer's update must send the current value (403 otherwise).
 	FairShareWeight *FairShareWeight `json:"fairShareWeight,omitempty"`
 	GpuQuota        *[]GPUQuota      `json:"gpuQuota,omitempty"`
 	Members         *[]Member        `json:"members,omitempty"`

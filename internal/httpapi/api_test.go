@@ -227,7 +227,8 @@ func TestOptimisticConcurrency(t *testing.T) {
 
 // A team's fair-share weight is 1 unless set, set on create and update
 // (an update without it resets it, as the PUT replaces every mutable
-// field), returned by get and list, and its change is audited.
+// field), returned by get and list, changed only by platform admins, and
+// its change is audited.
 func TestTeamFairShareWeight(t *testing.T) {
 	e := newEnv(t)
 	weight := func(r resp) any { return r.body["fairShareWeight"] }
@@ -262,6 +263,21 @@ func TestTeamFairShareWeight(t *testing.T) {
 	if !strings.Contains(r.errorMessage()+string(r.raw), "fairShareWeight") {
 		t.Errorf("a weight of 1000 is refused without naming the field: %s", r.raw)
 	}
+	// A team maintainer may update the team but not change its weight.
+	e.do("PUT", "/api/v1/teams/heavy", adminToken, map[string]any{"fairShareWeight": 2,
+		"members": []map[string]string{{"subject": "user:default/alice", "role": "maintainer"}}}).must(t, 200)
+	alice := e.backstage("user:default/alice")
+	r = e.do("PUT", "/api/v1/teams/heavy", alice, map[string]any{"displayName": "Heavy"}).must(t, 403)
+	if !strings.Contains(r.errorMessage(), "fairShareWeight 2") {
+		t.Errorf("a maintainer's update that resets the weight: %s", r.raw)
+	}
+	e.do("PUT", "/api/v1/teams/heavy", alice, map[string]any{"displayName": "Heavy", "fairShareWeight": 5}).must(t, 403)
+	r = e.do("PUT", "/api/v1/teams/heavy", alice, map[string]any{"displayName": "Heavy", "fairShareWeight": 2,
+		"members": []map[string]string{{"subject": "user:default/alice", "role": "maintainer"}}}).must(t, 200)
+	if weight(r) != float64(2) {
+		t.Errorf("a maintainer's update keeping the weight: %s", r.raw)
+	}
+
 	r = e.do("GET", "/api/v1/audit?requestId=req-weight", adminToken, nil).must(t, 200)
 	items := r.body["items"].([]any)
 	if len(items) != 1 {

@@ -207,8 +207,10 @@ func (s *Service) List(ctx context.Context, p identity.Principal, page paginatio
 	return ts[:n], next, nil
 }
 
-// Update replaces a team's spec; team maintainers and platform admins may.
-// ifVersion is the version the caller read (0 = do not check).
+// Update replaces a team's spec; team maintainers and platform admins may,
+// but only platform admins may change its fair-share weight (it weighs the
+// team against the others). ifVersion is the version the caller read (0 =
+// do not check).
 func (s *Service) Update(ctx context.Context, p identity.Principal, name string, spec Spec, ifVersion int64) (Team, error) {
 	cur, err := s.repo.GetTeam(ctx, name)
 	if err != nil {
@@ -224,6 +226,10 @@ func (s *Service) Update(ctx context.Context, p identity.Principal, name string,
 		return Team{}, staleVersion(name)
 	}
 	next := apply(cur, spec)
+	if next.FairShareWeight != cur.FairShareWeight && !p.CanGlobally(identity.VerbAdmin) {
+		return Team{}, fault.Denied("only platform admins can change a team's fair-share weight, as it decides the team's share against other teams; "+
+			"send fairShareWeight %g to keep it, or ask a platform admin", cur.FairShareWeight)
+	}
 	next.UpdatedAt = s.clock.Now().UTC()
 	next.Version = cur.Version + 1
 	return s.repo.UpdateTeam(ctx, next, cur.Version)

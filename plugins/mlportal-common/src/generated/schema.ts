@@ -921,7 +921,8 @@ export interface components {
          *     served lowest weighted dominant-resource share first (the share divided by this weight), so
          *     two teams of weights 3 and 1 that both want more get borrowed GPUs in about a 3:1 ratio. It
          *     does not change nominal quotas, which are guaranteed whatever the weight. Omitted, it is 1
-         *     (on update too: the update replaces every mutable field).
+         *     (on update too: the update replaces every mutable field). Only platform admins may change
+         *     it; a team maintainer's update must send the current value (403 otherwise).
          * @default 1
          */
         FairShareWeight: number;
