@@ -1041,6 +1041,14 @@ type ErrorResponse struct {
 	RequestId string    `json:"requestId"`
 }
 
+// FairShareWeight Scales the team's share when teams borrow idle GPUs beyond their nominal quota: borrowers are
+// served lowest weighted dominant-resource share first (the share divided by this weight), so
+// two teams of weights 3 and 1 that both want more get borrowed GPUs in about a 3:1 ratio. It
+// does not change nominal quotas, which are guaranteed whatever the weight. Omitted, it is 1
+// (on update too: the update replaces every mutable field). Only platform admins may change
+// it; a team maintainer's update must send the current value (403 otherwise).
+type FairShareWeight = float64
+
 // FieldError defines model for FieldError.
 type FieldError struct {
 	// Field A JSON path (`members[0].role`), a query parameter or a header.
@@ -1748,16 +1756,19 @@ type Role string
 
 // Team defines model for Team.
 type Team struct {
-	BackstageGroup *string    `json:"backstageGroup,omitempty"`
-	CostCenter     *string    `json:"costCenter,omitempty"`
-	CreatedAt      time.Time  `json:"createdAt"`
-	CreatedBy      string     `json:"createdBy"`
-	Description    *string    `json:"description,omitempty"`
-	DisplayName    string     `json:"displayName"`
-	GpuQuota       []GPUQuota `json:"gpuQuota"`
-	Members        []Member   `json:"members"`
-	Name           string     `json:"name"`
-	UpdatedAt      time.Time  `json:"updatedAt"`
+	BackstageGroup *string   `json:"backstageGroup,omitempty"`
+	CostCenter     *string   `json:"costCenter,omitempty"`
+	CreatedAt      time.Time `json:"createdAt"`
+	CreatedBy      string    `json:"createdBy"`
+	Description    *string   `json:"description,omitempty"`
+	DisplayName    string    `json:"displayName"`
+
+	// FairShareWeight The team's fair-share weight (1 unless set).
+	FairShareWeight float64    `json:"fairShareWeight"`
+	GpuQuota        []GPUQuota `json:"gpuQuota"`
+	Members         []Member   `json:"members"`
+	Name            string     `json:"name"`
+	UpdatedAt       time.Time  `json:"updatedAt"`
 
 	// Version Increases on every change; the ETag is derived from it.
 	Version int64 `json:"version"`
@@ -1766,12 +1777,20 @@ type Team struct {
 // TeamCreate defines model for TeamCreate.
 type TeamCreate struct {
 	// BackstageGroup A Backstage entity reference, `kind:namespace/name`.
-	BackstageGroup *EntityRef  `json:"backstageGroup,omitempty"`
-	CostCenter     *string     `json:"costCenter,omitempty"`
-	Description    *string     `json:"description,omitempty"`
-	DisplayName    *string     `json:"displayName,omitempty"`
-	GpuQuota       *[]GPUQuota `json:"gpuQuota,omitempty"`
-	Members        *[]Member   `json:"members,omitempty"`
+	BackstageGroup *EntityRef `json:"backstageGroup,omitempty"`
+	CostCenter     *string    `json:"costCenter,omitempty"`
+	Description    *string    `json:"description,omitempty"`
+	DisplayName    *string    `json:"displayName,omitempty"`
+
+	// FairShareWeight Scales the team's share when teams borrow idle GPUs beyond their nominal quota: borrowers are
+	// served lowest weighted dominant-resource share first (the share divided by this weight), so
+	// two teams of weights 3 and 1 that both want more get borrowed GPUs in about a 3:1 ratio. It
+	// does not change nominal quotas, which are guaranteed whatever the weight. Omitted, it is 1
+	// (on update too: the update replaces every mutable field). Only platform admins may change
+	// it; a team maintainer's update must send the current value (403 otherwise).
+	FairShareWeight *FairShareWeight `json:"fairShareWeight,omitempty"`
+	GpuQuota        *[]GPUQuota      `json:"gpuQuota,omitempty"`
+	Members         *[]Member        `json:"members,omitempty"`
 
 	// Name A DNS-1123 label; lower-case letters, digits and '-', starting with a letter.
 	Name Name `json:"name"`
@@ -1795,12 +1814,20 @@ type TeamQuota struct {
 // TeamUpdate defines model for TeamUpdate.
 type TeamUpdate struct {
 	// BackstageGroup A Backstage entity reference, `kind:namespace/name`.
-	BackstageGroup *EntityRef  `json:"backstageGroup,omitempty"`
-	CostCenter     *string     `json:"costCenter,omitempty"`
-	Description    *string     `json:"description,omitempty"`
-	DisplayName    *string     `json:"displayName,omitempty"`
-	GpuQuota       *[]GPUQuota `json:"gpuQuota,omitempty"`
-	Members        *[]Member   `json:"members,omitempty"`
+	BackstageGroup *EntityRef `json:"backstageGroup,omitempty"`
+	CostCenter     *string    `json:"costCenter,omitempty"`
+	Description    *string    `json:"description,omitempty"`
+	DisplayName    *string    `json:"displayName,omitempty"`
+
+	// FairShareWeight Scales the team's share when teams borrow idle GPUs beyond their nominal quota: borrowers are
+	// served lowest weighted dominant-resource share first (the share divided by this weight), so
+	// two teams of weights 3 and 1 that both want more get borrowed GPUs in about a 3:1 ratio. It
+	// does not change nominal quotas, which are guaranteed whatever the weight. Omitted, it is 1
+	// (on update too: the update replaces every mutable field). Only platform admins may change
+	// it; a team maintainer's update must send the current value (403 otherwise).
+	FairShareWeight *FairShareWeight `json:"fairShareWeight,omitempty"`
+	GpuQuota        *[]GPUQuota      `json:"gpuQuota,omitempty"`
+	Members         *[]Member        `json:"members,omitempty"`
 }
 
 // Token defines model for Token.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/mlportal/mlportal/internal/scheduler"
 	"github.com/mlportal/mlportal/internal/scheduler/sim"
 	"github.com/mlportal/mlportal/internal/scheduler/trace"
+	"github.com/mlportal/mlportal/internal/team"
 )
 
 // Targets of issue 5 the comparison is read against.
@@ -29,6 +31,7 @@ func newSimCmd(g *globals) *cobra.Command {
 		cl                   sim.ClusterConfig
 		gpuTypes             []string
 		prices               []string
+		teamWeights          []string
 		opt                  sim.Options
 		preemptWait          time.Duration
 	)
@@ -44,9 +47,12 @@ completion and queueing times, fairness across teams and preemptions.
 Without --trace a synthetic trace is generated (modelled on the Philly, PAI and Helios
 traces: mostly one-GPU jobs, heavy-tailed run times, daily cycles, bursts, several kinds of
 teams). Each team's nominal quota is its share of the GPU-hours it asks for, the same in
-both replays. Nothing runs on a cluster; no server is needed.`,
+both replays. Teams have fair-share weight 1 unless --team-weight says otherwise; the
+weights order borrowers in mlportal's replay and weight the fairness index (the FIFO
+baseline does not borrow). Nothing runs on a cluster; no server is needed.`,
 		Example: `  mlportal sim
   mlportal sim --jobs 8000 --nodes 128 --days 5 --seed 7
+  mlportal sim --team-weight team-00=3 --team-weight team-01=0.5
   mlportal sim --save-trace trace.jsonl --jobs 500 && mlportal sim --trace trace.jsonl -o json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -77,6 +83,9 @@ both replays. Nothing runs on a cluster; no server is needed.`,
 			c, err := sim.NewCluster(cl, jobs)
 			if err != nil {
 				return simError(err)
+			}
+			if err := setTeamWeights(c.Teams, teamWeights); err != nil {
+				return err
 			}
 			pol := scheduler.DefaultPolicy()
 			if cmd.Flags().Changed("preempt-wait") {
@@ -110,7 +119,29 @@ both replays. Nothing runs on a cluster; no server is needed.`,
 	f.DurationVar(&preemptWait, "preempt-wait", scheduler.DefaultPolicy().PreemptWait, "wait instead of preempting when running jobs are estimated to make room within this long")
 	f.StringSliceVar(&prices, "price", nil, "on-demand price per GPU-hour of a GPU type, TYPE=PRICE (default 2.5 for any type)")
 	f.Float64Var(&opt.SpotPriceFactor, "spot-price-factor", 0.4, "spot price as a share of the on-demand price")
+	f.StringSliceVar(&teamWeights, "team-weight", nil, "fair-share weight of a team of the trace, TEAM=WEIGHT (0.01-100; default 1)")
 	return cmd
+}
+
+// setTeamWeights applies TEAM=WEIGHT flags to the simulated teams.
+func setTeamWeights(teams []scheduler.Team, specs []string) error {
+	for _, s := range specs {
+		name, v, ok := strings.Cut(s, "=")
+		w, err := strconv.ParseFloat(v, 64)
+		if !ok || name == "" || err != nil || !(w >= team.MinWeight && w <= team.MaxWeight) {
+			return usageError("--team-weight must be TEAM=WEIGHT with a weight of %g-%g, such as team-00=3 (got %q)", team.MinWeight, team.MaxWeight, s)
+		}
+		i := slices.IndexFunc(teams, func(t scheduler.Team) bool { return t.Name == name })
+		if i < 0 {
+			names := make([]string, len(teams))
+			for j, t := range teams {
+				names[j] = t.Name
+			}
+			return usageError("--team-weight %q: the trace has no team %s; its teams are %s", s, name, strings.Join(names, ", "))
+		}
+		teams[i].Weight = w
+	}
+	return nil
 }
 
 func parsePrices(specs []string) (map[string]float64, error) {

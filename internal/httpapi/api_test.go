@@ -31,6 +31,10 @@ func TestBadInputIsA4xxNamingTheField(t *testing.T) {
 		{"unknown field", "POST", "/api/v1/teams", `{"name":"ok-name","colour":"red"}`, "", 422, "invalid_argument", "colour"},
 		{"invalid name", "POST", "/api/v1/teams", `{"name":"Bad_Name"}`, "", 422, "invalid_argument", "name"},
 		{"nested field", "POST", "/api/v1/teams", `{"name":"ok-name","members":[{"subject":"user:default/a","role":"king"}]}`, "", 422, "invalid_argument", "members[0].role"},
+		{"zero weight", "POST", "/api/v1/teams", `{"name":"ok-name","fairShareWeight":0}`, "", 422, "invalid_argument", "fairShareWeight"},
+		{"weight above the bound", "POST", "/api/v1/teams", `{"name":"ok-name","fairShareWeight":101}`, "", 422, "invalid_argument", "fairShareWeight"},
+		{"weight not a number", "POST", "/api/v1/teams", `{"name":"ok-name","fairShareWeight":"3"}`, "", 422, "invalid_argument", "fairShareWeight"},
+		{"weight on update", "PUT", "/api/v1/teams/ok-name", `{"fairShareWeight":-2}`, "", 422, "invalid_argument", "fairShareWeight"},
 		{"missing body", "POST", "/api/v1/teams", ``, "", 422, "invalid_argument", "body"},
 		{"oversized body", "POST", "/api/v1/teams", big, "", 413, "payload_too_large", ""},
 		{"wrong content type", "POST", "/api/v1/teams", `name=x`, "text/plain", 415, "unsupported_media_type", "Content-Type"},
@@ -219,6 +223,69 @@ func TestOptimisticConcurrency(t *testing.T) {
 	e.do("DELETE", "/api/v1/teams/vision", adminToken, nil, "If-Match", `"2"`).must(t, 204)
 	e.do("GET", "/api/v1/teams/vision", adminToken, nil).must(t, 404)
 	e.do("PUT", "/api/v1/teams/vision", adminToken, upd).must(t, 404)
+}
+
+// A team's fair-share weight is 1 unless set, set on create and update
+// (an update without it resets it, as the PUT replaces every mutable
+// field), returned by get and list, changed only by platform admins, and
+// its change is audited.
+func TestTeamFairShareWeight(t *testing.T) {
+	e := newEnv(t)
+	weight := func(r resp) any { return r.body["fairShareWeight"] }
+	if r := e.do("POST", "/api/v1/teams", adminToken, teamReq("plain")).must(t, 201); weight(r) != float64(1) {
+		t.Errorf("created without a weight: %s", r.raw)
+	}
+	body := teamReq("heavy")
+	body["fairShareWeight"] = 3
+	if r := e.do("POST", "/api/v1/teams", adminToken, body).must(t, 201); weight(r) != float64(3) {
+		t.Errorf("created with weight 3: %s", r.raw)
+	}
+	if r := e.do("GET", "/api/v1/teams/heavy", adminToken, nil).must(t, 200); weight(r) != float64(3) {
+		t.Errorf("get: %s", r.raw)
+	}
+	r := e.do("PUT", "/api/v1/teams/heavy", adminToken, map[string]any{"displayName": "Heavy", "fairShareWeight": 0.5}, "X-Request-Id", "req-weight").must(t, 200)
+	if weight(r) != 0.5 {
+		t.Errorf("updated to 0.5: %s", r.raw)
+	}
+	r = e.do("GET", "/api/v1/teams", adminToken, nil).must(t, 200)
+	got := map[string]any{}
+	for _, it := range r.body["items"].([]any) {
+		m := it.(map[string]any)
+		got[m["name"].(string)] = m["fairShareWeight"]
+	}
+	if got["plain"] != float64(1) || got["heavy"] != 0.5 {
+		t.Errorf("list: %v", got)
+	}
+	if r := e.do("PUT", "/api/v1/teams/heavy", adminToken, map[string]any{"displayName": "Heavy"}).must(t, 200); weight(r) != float64(1) {
+		t.Errorf("an update without a weight keeps %v, want the default 1", weight(r))
+	}
+	r = e.do("PUT", "/api/v1/teams/heavy", adminToken, map[string]any{"fairShareWeight": 1000}).must(t, 422)
+	if !strings.Contains(r.errorMessage()+string(r.raw), "fairShareWeight") {
+		t.Errorf("a weight of 1000 is refused without naming the field: %s", r.raw)
+	}
+	// A team maintainer may update the team but not change its weight.
+	e.do("PUT", "/api/v1/teams/heavy", adminToken, map[string]any{"fairShareWeight": 2,
+		"members": []map[string]string{{"subject": "user:default/alice", "role": "maintainer"}}}).must(t, 200)
+	alice := e.backstage("user:default/alice")
+	r = e.do("PUT", "/api/v1/teams/heavy", alice, map[string]any{"displayName": "Heavy"}).must(t, 403)
+	if !strings.Contains(r.errorMessage(), "fairShareWeight 2") {
+		t.Errorf("a maintainer's update that resets the weight: %s", r.raw)
+	}
+	e.do("PUT", "/api/v1/teams/heavy", alice, map[string]any{"displayName": "Heavy", "fairShareWeight": 5}).must(t, 403)
+	r = e.do("PUT", "/api/v1/teams/heavy", alice, map[string]any{"displayName": "Heavy", "fairShareWeight": 2,
+		"members": []map[string]string{{"subject": "user:default/alice", "role": "maintainer"}}}).must(t, 200)
+	if weight(r) != float64(2) {
+		t.Errorf("a maintainer's update keeping the weight: %s", r.raw)
+	}
+
+	r = e.do("GET", "/api/v1/audit?requestId=req-weight", adminToken, nil).must(t, 200)
+	items := r.body["items"].([]any)
+	if len(items) != 1 {
+		t.Fatalf("audit events of the weight change: %s", r.raw)
+	}
+	if ev := items[0].(map[string]any); ev["action"] != "team.update" || ev["target"] != "teams/heavy" || ev["outcome"] != "success" {
+		t.Errorf("audit event of the weight change: %v", ev)
+	}
 }
 
 func TestIdempotencyKeys(t *testing.T) {

@@ -39,7 +39,7 @@ func (s *Server) CreateTeam(c echo.Context, _ api.CreateTeamParams) error {
 	}
 	setAuditTarget(c, "teams/"+in.Name)
 	t, err := s.Teams.Create(c.Request().Context(), principal(c), in.Name, teamSpec(in.DisplayName, in.Description,
-		in.BackstageGroup, in.CostCenter, in.Members, in.GpuQuota))
+		in.BackstageGroup, in.CostCenter, in.Members, in.GpuQuota, in.FairShareWeight))
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,7 @@ func (s *Server) UpdateTeam(c echo.Context, name api.TeamName, params api.Update
 		return err
 	}
 	t, err := s.Teams.Update(c.Request().Context(), principal(c), name, teamSpec(in.DisplayName, in.Description,
-		in.BackstageGroup, in.CostCenter, in.Members, in.GpuQuota), ifVersion)
+		in.BackstageGroup, in.CostCenter, in.Members, in.GpuQuota, in.FairShareWeight), ifVersion)
 	if err != nil {
 		return err
 	}
@@ -105,8 +105,9 @@ func parseIfMatch(h *string) (int64, error) {
 	return n, nil
 }
 
-func teamSpec(display, desc, group, cost *string, members *[]api.Member, quota *[]api.GPUQuota) team.Spec {
-	s := team.Spec{DisplayName: deref(display), Description: deref(desc), BackstageGroup: deref(group), CostCenter: deref(cost)}
+func teamSpec(display, desc, group, cost *string, members *[]api.Member, quota *[]api.GPUQuota, weight *float64) team.Spec {
+	s := team.Spec{DisplayName: deref(display), Description: deref(desc), BackstageGroup: deref(group), CostCenter: deref(cost),
+		FairShareWeight: weight}
 	for _, m := range deref(members) {
 		s.Members = append(s.Members, identity.Member{Subject: m.Subject, Role: identity.Role(m.Role)})
 	}
@@ -119,7 +120,7 @@ func teamSpec(display, desc, group, cost *string, members *[]api.Member, quota *
 func teamOut(t team.Team) api.Team {
 	out := api.Team{Name: t.Name, DisplayName: t.DisplayName, Description: strPtr(t.Description),
 		BackstageGroup: strPtr(t.BackstageGroup), CostCenter: strPtr(t.CostCenter), CreatedAt: t.CreatedAt,
-		UpdatedAt: t.UpdatedAt, CreatedBy: t.CreatedBy, Version: t.Version,
+		UpdatedAt: t.UpdatedAt, CreatedBy: t.CreatedBy, Version: t.Version, FairShareWeight: t.FairShareWeight,
 		Members: make([]api.Member, len(t.Members)), GpuQuota: make([]api.GPUQuota, len(t.GPUQuota))}
 	for i, m := range t.Members {
 		out.Members[i] = api.Member{Subject: m.Subject, Role: api.Role(m.Role)}

@@ -588,7 +588,7 @@ func (c *Controller) snapshot(ctx context.Context, now time.Time, active []Job) 
 	snap := scheduler.Snapshot{Now: now, Nodes: nodes}
 	quota := map[string][]team.GPUQuota{}
 	for _, t := range teams {
-		st := scheduler.Team{Name: t.Name}
+		st := scheduler.Team{Name: t.Name, Weight: t.FairShareWeight}
 		for _, q := range t.GPUQuota {
 			st.Quota = append(st.Quota, scheduler.GPUQuota{GPUType: q.GPUType, Nominal: q.Nominal, BorrowingLimit: q.BorrowingLimit})
 		}

@@ -1,6 +1,7 @@
 package scheduler_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -33,7 +34,10 @@ type policyCase struct {
 	reasons map[string]scheduler.Reason
 	// explain: substrings of some pending jobs' explanations.
 	explain map[string][]string
-	check   func(t *testing.T, d scheduler.Decision)
+	// gpus: GPUs admitted per team, when the order of admit does not matter
+	// (admit is then not checked).
+	gpus  map[string]int
+	check func(t *testing.T, d scheduler.Decision)
 }
 
 func runPolicyTable(t *testing.T, cases []policyCase) {
@@ -48,11 +52,21 @@ func runPolicyTable(t *testing.T, cases []policyCase) {
 				c.snap.Now = t0
 			}
 			d := scheduler.Schedule(c.snap, pol)
+			size := map[string]int{}
+			for _, j := range c.snap.Pending {
+				size[j.ID] = j.GPUs
+			}
 			var got []string
+			gpus := map[string]int{}
 			for _, a := range d.Admit {
 				got = append(got, a.JobID)
+				gpus[a.Team] += size[a.JobID] * len(a.Nodes)
 			}
-			if diff := cmp.Diff(c.admit, got); diff != "" {
+			if c.gpus != nil {
+				if diff := cmp.Diff(c.gpus, gpus); diff != "" {
+					t.Errorf("GPUs admitted per team (-want +got):\n%s\npending: %v", diff, explainAll(d))
+				}
+			} else if diff := cmp.Diff(c.admit, got); diff != "" {
 				t.Errorf("admitted (-want +got):\n%s\npending: %v", diff, explainAll(d))
 			}
 			ad := admitted(d)
@@ -115,6 +129,19 @@ func TestFairness(t *testing.T) {
 	borrowers := []scheduler.Job{job("a-next", "a").gpus(4).at(time.Minute).obj(), job("b-next", "b").gpus(4).at(2 * time.Minute).obj()}
 	weighted := slices.Clone(teams)
 	weighted[1].Weight = 0.25
+	// Two teams without nominal quota borrow the idle GPUs of a third; each
+	// wants all 16, in one-GPU jobs.
+	lender := func(wa, wb float64) []scheduler.Team {
+		ts := []scheduler.Team{team("a", 0, unl), team("b", 0, unl), team("c", 16, unl)}
+		ts[0].Weight, ts[1].Weight = wa, wb
+		return ts
+	}
+	var contending []scheduler.Job
+	for i := range 16 {
+		for _, tn := range []string{"a", "b"} {
+			contending = append(contending, job(fmt.Sprintf("%s-%02d", tn, i), tn).at(time.Duration(i)*time.Minute).obj())
+		}
+	}
 	runPolicyTable(t, []policyCase{
 		{name: "borrower with the lower dominant share first",
 			snap:    scheduler.Snapshot{Nodes: cluster, Teams: teams, Running: running, Pending: borrowers},
@@ -127,6 +154,15 @@ func TestFairness(t *testing.T) {
 		{name: "weights scale shares",
 			snap:  scheduler.Snapshot{Nodes: cluster, Teams: weighted, Running: running, Pending: borrowers},
 			admit: []string{"a-next"}},
+		{name: "equal weights split borrowed GPUs evenly",
+			snap: scheduler.Snapshot{Nodes: cluster, Teams: lender(1, 1), Pending: contending},
+			gpus: map[string]int{"a": 8, "b": 8}},
+		{name: "weights 3:1 split borrowed GPUs 3:1",
+			snap: scheduler.Snapshot{Nodes: cluster, Teams: lender(3, 1), Pending: contending},
+			gpus: map[string]int{"a": 12, "b": 4}},
+		{name: "weights 1:3 split borrowed GPUs 1:3",
+			snap: scheduler.Snapshot{Nodes: cluster, Teams: lender(0.5, 1.5), Pending: contending},
+			gpus: map[string]int{"a": 4, "b": 12}},
 		{name: "within nominal quota before any borrower",
 			snap: scheduler.Snapshot{Nodes: cluster, Teams: teams, Running: running,
 				Pending: append(slices.Clone(borrowers), job("c-job", "c").gpus(4).at(3*time.Minute).obj())},

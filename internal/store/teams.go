@@ -16,9 +16,9 @@ var _ team.Repository = (*Store)(nil)
 // CreateTeam inserts a team with its members and quotas in one transaction.
 func (s *Store) CreateTeam(ctx context.Context, t team.Team) error {
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := s.exec(ctx, tx, `INSERT INTO teams (name, display_name, description, backstage_group, cost_center, created_at, updated_at, created_by, version)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			t.Name, t.DisplayName, t.Description, t.BackstageGroup, t.CostCenter, micros(t.CreatedAt), micros(t.UpdatedAt), t.CreatedBy, t.Version)
+		_, err := s.exec(ctx, tx, `INSERT INTO teams (name, display_name, description, backstage_group, cost_center, fair_share_weight, created_at, updated_at, created_by, version)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			t.Name, t.DisplayName, t.Description, t.BackstageGroup, t.CostCenter, teamWeight(t), micros(t.CreatedAt), micros(t.UpdatedAt), t.CreatedBy, t.Version)
 		if isUniqueViolation(err) {
 			return fault.New(fault.ErrAlreadyExists, "team %q already exists; pick another name or update it", t.Name)
 		}
@@ -55,12 +55,21 @@ func (s *Store) insertTeamChildren(ctx context.Context, tx *sql.Tx, t team.Team)
 	return nil
 }
 
-const teamColumns = `name, display_name, description, backstage_group, cost_center, created_at, updated_at, created_by, version`
+// teamWeight is the fair-share weight to store: a Team built without one
+// (zero) has the default.
+func teamWeight(t team.Team) float64 {
+	if t.FairShareWeight == 0 {
+		return team.DefaultWeight
+	}
+	return t.FairShareWeight
+}
+
+const teamColumns = `name, display_name, description, backstage_group, cost_center, fair_share_weight, created_at, updated_at, created_by, version`
 
 func scanTeam(sc interface{ Scan(...any) error }) (team.Team, error) {
 	var t team.Team
 	var created, updated int64
-	err := sc.Scan(&t.Name, &t.DisplayName, &t.Description, &t.BackstageGroup, &t.CostCenter, &created, &updated, &t.CreatedBy, &t.Version)
+	err := sc.Scan(&t.Name, &t.DisplayName, &t.Description, &t.BackstageGroup, &t.CostCenter, &t.FairShareWeight, &created, &updated, &t.CreatedBy, &t.Version)
 	t.CreatedAt, t.UpdatedAt = fromMicros(created), fromMicros(updated)
 	t.Members, t.GPUQuota = []identity.Member{}, []team.GPUQuota{}
 	return t, err
@@ -145,9 +154,9 @@ func (s *Store) loadTeamChildren(ctx context.Context, ts []team.Team, names []st
 // UpdateTeam replaces a team's fields if its version is still ifVersion.
 func (s *Store) UpdateTeam(ctx context.Context, t team.Team, ifVersion int64) (team.Team, error) {
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := s.exec(ctx, tx, `UPDATE teams SET display_name = ?, description = ?, backstage_group = ?, cost_center = ?, updated_at = ?, version = ?
-			WHERE name = ? AND version = ?`,
-			t.DisplayName, t.Description, t.BackstageGroup, t.CostCenter, micros(t.UpdatedAt), t.Version, t.Name, ifVersion)
+		res, err := s.exec(ctx, tx, `UPDATE teams SET display_name = ?, description = ?, backstage_group = ?, cost_center = ?, fair_share_weight = ?,
+			updated_at = ?, version = ? WHERE name = ? AND version = ?`,
+			t.DisplayName, t.Description, t.BackstageGroup, t.CostCenter, teamWeight(t), micros(t.UpdatedAt), t.Version, t.Name, ifVersion)
 		if err != nil {
 			return fmt.Errorf("update team: %w", err)
 		}
@@ -159,6 +168,7 @@ func (s *Store) UpdateTeam(ctx context.Context, t team.Team, ifVersion int64) (t
 	if err != nil {
 		return team.Team{}, err
 	}
+	t.FairShareWeight = teamWeight(t)
 	return t, nil
 }
 

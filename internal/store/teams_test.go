@@ -31,10 +31,11 @@ func newTeam(name string, version int64) team.Team {
 			{GPUType: "nvidia-h100", Nominal: 8, BorrowingLimit: 4},
 			{GPUType: "nvidia-a100", Nominal: 16, BorrowingLimit: 0},
 		},
-		CreatedAt: base,
-		UpdatedAt: base,
-		CreatedBy: "user:default/alice",
-		Version:   version,
+		FairShareWeight: 2.5,
+		CreatedAt:       base,
+		UpdatedAt:       base,
+		CreatedBy:       "user:default/alice",
+		Version:         version,
 	}
 }
 
@@ -50,6 +51,7 @@ func updated(t team.Team, v int64) team.Team {
 	t.DisplayName, t.Description, t.CostCenter = "Renamed", "", "cc-7"
 	t.Members = []identity.Member{{Subject: "user:default/bob", Role: identity.RoleViewer}}
 	t.GPUQuota = []team.GPUQuota{{GPUType: "amd-mi300x", Nominal: 2, BorrowingLimit: 1}}
+	t.FairShareWeight = 0.25
 	t.UpdatedAt = t.UpdatedAt.Add(90 * time.Second)
 	t.Version = v
 	return t
@@ -82,6 +84,9 @@ func TestTeamCreateGet(t *testing.T) {
 		}
 		if got.Members == nil || got.GPUQuota == nil {
 			t.Errorf("GetTeam(no children) = %+v, want empty, non-nil members and quotas", got)
+		}
+		if got.FairShareWeight != team.DefaultWeight {
+			t.Errorf("a team created without a weight has weight %g, want %g", got.FairShareWeight, team.DefaultWeight)
 		}
 
 		dup := newTeam("ml-research", 1)
@@ -172,6 +177,52 @@ func TestUpdateTeam(t *testing.T) {
 
 		_, err = s.UpdateTeam(ctx, updated(newTeam("missing", 1), 2), 1)
 		wantKind(t, err, fault.ErrNotFound)
+	})
+}
+
+// Teams recorded before migration 0010 (rows without the weight column) and
+// teams written without a weight read back with the default weight; any
+// weight in the valid range round-trips exactly on both drivers.
+func TestTeamFairShareWeight(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		if _, err := s.db.ExecContext(ctx, s.q(`INSERT INTO teams (name, display_name, description, backstage_group, cost_center, created_at, updated_at, created_by, version)
+			VALUES ('old', 'Old', '', '', '', 0, 0, '', 1)`)); err != nil {
+			t.Fatalf("insert a v9 team: %v", err)
+		}
+		got, err := s.GetTeam(ctx, "old")
+		if err != nil {
+			t.Fatalf("GetTeam: %v", err)
+		}
+		if got.FairShareWeight != team.DefaultWeight {
+			t.Errorf("a team from before the weight column has weight %g, want %g", got.FairShareWeight, team.DefaultWeight)
+		}
+		got.FairShareWeight, got.Version = 0, 2
+		if got, err = s.UpdateTeam(ctx, got, 1); err != nil || got.FairShareWeight != team.DefaultWeight {
+			t.Fatalf("UpdateTeam without a weight = %g, %v; want %g", got.FairShareWeight, err, team.DefaultWeight)
+		}
+
+		for i, w := range []float64{team.MinWeight, 0.3, 1, 3, 1.0 / 3, 99.99, team.MaxWeight} {
+			tm := newTeam(fmt.Sprintf("w-%d", i), 1)
+			tm.FairShareWeight = w
+			if err := s.CreateTeam(ctx, tm); err != nil {
+				t.Fatalf("CreateTeam(weight %g): %v", w, err)
+			}
+			up := updated(tm, 2)
+			up.FairShareWeight = team.MaxWeight + team.MinWeight - w
+			if _, err := s.UpdateTeam(ctx, up, 1); err != nil {
+				t.Fatalf("UpdateTeam(weight %g): %v", up.FairShareWeight, err)
+			}
+			all, err := s.AllTeams(ctx)
+			if err != nil {
+				t.Fatalf("AllTeams: %v", err)
+			}
+			for _, a := range all {
+				if a.Name == up.Name && a.FairShareWeight != up.FairShareWeight {
+					t.Errorf("weight %g read back as %g", up.FairShareWeight, a.FairShareWeight)
+				}
+			}
+		}
 	})
 }
 

@@ -2,8 +2,8 @@
 // which Backstage group owns them and the GPU quota fields the scheduler will
 // read. It validates and authorizes; persistence is behind Repository.
 //
-// It does not enforce quotas (the scheduler does) nor sync with Backstage's
-// catalog (the Backstage plugins do).
+// It does not enforce quotas or fair share (the scheduler does) nor sync
+// with Backstage's catalog (the Backstage plugins do).
 package team
 
 import (
@@ -27,9 +27,14 @@ type Team struct {
 	CostCenter     string
 	Members        []identity.Member
 	GPUQuota       []GPUQuota
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	CreatedBy      string
+	// FairShareWeight scales the team's share among teams that borrow idle
+	// GPUs: a team of weight 3 gets about three times the borrowed GPUs of a
+	// team of weight 1 when both want more. Always set (DefaultWeight when
+	// the caller gave none).
+	FairShareWeight float64
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	CreatedBy       string
 	// Version increases on every change; it is the ETag.
 	Version int64
 }
@@ -55,7 +60,20 @@ type Spec struct {
 	CostCenter     string
 	Members        []identity.Member
 	GPUQuota       []GPUQuota
+	// FairShareWeight is the team's fair-share weight; nil means
+	// DefaultWeight (an update without it resets the weight, as it does every
+	// other field of the spec).
+	FairShareWeight *float64
 }
+
+// Bounds of a team's fair-share weight. Only ratios of weights matter; the
+// bounds keep the ratio between any two teams at most 10,000:1, beyond which
+// the lighter team would in effect never borrow, and keep weights readable.
+const (
+	DefaultWeight = 1.0
+	MinWeight     = 0.01
+	MaxWeight     = 100.0
+)
 
 var (
 	nameRE    = regexp.MustCompile(`^[a-z]([-a-z0-9]*[a-z0-9])?$`)
@@ -104,6 +122,9 @@ func (s Spec) Validate() []fault.FieldError {
 			errs = append(errs, fault.Field(f+".gpuType", "%s is listed twice", q.GPUType))
 		}
 		types[q.GPUType] = true
+	}
+	if w := s.FairShareWeight; w != nil && !(*w >= MinWeight && *w <= MaxWeight) {
+		errs = append(errs, fault.Field("fairShareWeight", "must be between %g and %g, where 1 is an ordinary team's share and 3 triples it (got %g)", MinWeight, MaxWeight, *w))
 	}
 	return errs
 }
@@ -158,6 +179,10 @@ func apply(t Team, s Spec) Team {
 	t.Description, t.BackstageGroup, t.CostCenter = s.Description, s.BackstageGroup, s.CostCenter
 	t.Members = append([]identity.Member{}, s.Members...)
 	t.GPUQuota = append([]GPUQuota{}, s.GPUQuota...)
+	t.FairShareWeight = DefaultWeight
+	if s.FairShareWeight != nil {
+		t.FairShareWeight = *s.FairShareWeight
+	}
 	return t
 }
 
@@ -182,8 +207,10 @@ func (s *Service) List(ctx context.Context, p identity.Principal, page paginatio
 	return ts[:n], next, nil
 }
 
-// Update replaces a team's spec; team maintainers and platform admins may.
-// ifVersion is the version the caller read (0 = do not check).
+// Update replaces a team's spec; team maintainers and platform admins may,
+// but only platform admins may change its fair-share weight (it weighs the
+// team against the others). ifVersion is the version the caller read (0 =
+// do not check).
 func (s *Service) Update(ctx context.Context, p identity.Principal, name string, spec Spec, ifVersion int64) (Team, error) {
 	cur, err := s.repo.GetTeam(ctx, name)
 	if err != nil {
@@ -199,6 +226,10 @@ func (s *Service) Update(ctx context.Context, p identity.Principal, name string,
 		return Team{}, staleVersion(name)
 	}
 	next := apply(cur, spec)
+	if next.FairShareWeight != cur.FairShareWeight && !p.CanGlobally(identity.VerbAdmin) {
+		return Team{}, fault.Denied("only platform admins can change a team's fair-share weight, as it decides the team's share against other teams; "+
+			"send fairShareWeight %g to keep it, or ask a platform admin", cur.FairShareWeight)
+	}
 	next.UpdatedAt = s.clock.Now().UTC()
 	next.Version = cur.Version + 1
 	return s.repo.UpdateTeam(ctx, next, cur.Version)

@@ -1,11 +1,14 @@
 package team
 
 import (
+	"math"
 	"strings"
 	"testing"
 
 	"github.com/mlportal/mlportal/internal/identity"
 )
+
+func ptr[T any](v T) *T { return &v }
 
 func TestSpecValidate(t *testing.T) {
 	cases := []struct {
@@ -23,6 +26,14 @@ func TestSpecValidate(t *testing.T) {
 		{"bad gpu type", Spec{GPUQuota: []GPUQuota{{GPUType: "A100!", Nominal: 1}}}, "gpuQuota[0].gpuType"},
 		{"negative quota", Spec{GPUQuota: []GPUQuota{{GPUType: "a100", Nominal: -1}}}, "gpuQuota[0]"},
 		{"duplicate gpu type", Spec{GPUQuota: []GPUQuota{{GPUType: "a100"}, {GPUType: "a100"}}}, "gpuQuota[1].gpuType"},
+		{"weight 3", Spec{FairShareWeight: ptr(3.0)}, ""},
+		{"lowest weight", Spec{FairShareWeight: ptr(MinWeight)}, ""},
+		{"highest weight", Spec{FairShareWeight: ptr(MaxWeight)}, ""},
+		{"zero weight", Spec{FairShareWeight: ptr(0.0)}, "fairShareWeight"},
+		{"negative weight", Spec{FairShareWeight: ptr(-1.0)}, "fairShareWeight"},
+		{"weight above the bound", Spec{FairShareWeight: ptr(100.5)}, "fairShareWeight"},
+		{"weight NaN", Spec{FairShareWeight: ptr(math.NaN())}, "fairShareWeight"},
+		{"weight infinite", Spec{FairShareWeight: ptr(math.Inf(1))}, "fairShareWeight"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

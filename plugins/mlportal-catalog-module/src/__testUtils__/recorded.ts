@@ -27,6 +27,7 @@ export function team(name: string, backstageGroup?: string): Team {
     ...(backstageGroup ? { backstageGroup } : {}),
     members: [],
     gpuQuota: [],
+    fairShareWeight: 1,
     createdAt: AT,
     updatedAt: AT,
     createdBy: 'admin',

@@ -915,6 +915,17 @@ export interface components {
             /** @description GPUs the team may borrow beyond nominal when others are idle. */
             borrowingLimit?: number;
         };
+        /**
+         * Format: double
+         * @description Scales the team's share when teams borrow idle GPUs beyond their nominal quota: borrowers are
+         *     served lowest weighted dominant-resource share first (the share divided by this weight), so
+         *     two teams of weights 3 and 1 that both want more get borrowed GPUs in about a 3:1 ratio. It
+         *     does not change nominal quotas, which are guaranteed whatever the weight. Omitted, it is 1
+         *     (on update too: the update replaces every mutable field). Only platform admins may change
+         *     it; a team maintainer's update must send the current value (403 otherwise).
+         * @default 1
+         */
+        FairShareWeight: number;
         TeamCreate: {
             name: components["schemas"]["Name"];
             displayName?: string;
@@ -923,6 +934,7 @@ export interface components {
             costCenter?: string;
             members?: components["schemas"]["Member"][];
             gpuQuota?: components["schemas"]["GPUQuota"][];
+            fairShareWeight?: components["schemas"]["FairShareWeight"];
         };
         TeamUpdate: {
             displayName?: string;
@@ -931,6 +943,7 @@ export interface components {
             costCenter?: string;
             members?: components["schemas"]["Member"][];
             gpuQuota?: components["schemas"]["GPUQuota"][];
+            fairShareWeight?: components["schemas"]["FairShareWeight"];
         };
         Team: {
             name: string;
@@ -940,6 +953,11 @@ export interface components {
             costCenter?: string;
             members: components["schemas"]["Member"][];
             gpuQuota: components["schemas"]["GPUQuota"][];
+            /**
+             * Format: double
+             * @description The team's fair-share weight (1 unless set).
+             */
+            fairShareWeight: number;
             /** Format: date-time */
             createdAt: string;
             /** Format: date-time */
