@@ -14,6 +14,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
@@ -169,6 +170,13 @@ func TestPreemptionAndResumeOnARealCluster(t *testing.T) {
 	if b["attempt"] != 1.0 || b["nodes"] != nil {
 		t.Errorf("beta's job preempted: %v", b)
 	}
+	runStatus := func() any {
+		run := api.call("GET", "/api/2.0/mlflow/runs/get?run_id="+b["runId"].(string), nil, 200)["run"].(map[string]any)
+		return run["info"].(map[string]any)["status"]
+	}
+	if st := runStatus(); st != "RUNNING" { // it continues with the next attempt
+		t.Errorf("beta's run after the preemption: %v, want RUNNING", st)
+	}
 	step("beta's job preempted")
 	a := wait("alpha's job to succeed", alpha, state("succeeded"))
 	step("alpha's job succeeded")
@@ -202,6 +210,9 @@ func TestPreemptionAndResumeOnARealCluster(t *testing.T) {
 	}
 	if env(second, "MLFLOW_RUN_ID") != b["runId"] {
 		t.Errorf("pod's MLFLOW_RUN_ID %q, job's run %v", env(second, "MLFLOW_RUN_ID"), b["runId"])
+	}
+	if st := runStatus(); st != "FINISHED" {
+		t.Errorf("beta's run at the end: %v, want FINISHED", st)
 	}
 	if env(first, kube.EnvAttempt) != "1" || env(second, kube.EnvAttempt) != "2" {
 		t.Errorf("MLPORTAL_ATTEMPT: %q then %q", env(first, kube.EnvAttempt), env(second, kube.EnvAttempt))
@@ -299,7 +310,7 @@ func checkpointClaims(t *testing.T, ctx context.Context, cs kubernetes.Interface
 		checkpointClaim(t, ctx, cs, ns, name)
 	}
 	for _, ns := range namespaces {
-		for {
+		for i := 0; ; i++ {
 			got, err := cs.CoreV1().PersistentVolumeClaims(ns).Get(ctx, name, metav1.GetOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -310,13 +321,20 @@ func checkpointClaims(t *testing.T, ctx context.Context, cs kubernetes.Interface
 			if ctx.Err() != nil {
 				t.Fatalf("claim %s/%s not bound: %+v", ns, name, got.Status)
 			}
+			// A change to the claim makes the volume controller look at it
+			// now rather than at its next periodic sync (15 s).
+			if i%10 == 0 {
+				touch := fmt.Sprintf(`{"metadata":{"annotations":{"mlportal.io/test-sync":"%d"}}}`, i)
+				if _, err := cs.CoreV1().PersistentVolumeClaims(ns).Patch(ctx, name, types.MergePatchType, []byte(touch), metav1.PatchOptions{}); err != nil {
+					t.Fatal(err)
+				}
+			}
 			time.Sleep(100 * time.Millisecond)
 		}
 	}
 }
 
-// checkpointClaim creates the claim ns/name and a volume pre-bound to it
-// (the claim first: the volume's creation then binds them at once).
+// checkpointClaim creates the claim ns/name and a volume pre-bound to it.
 func checkpointClaim(t *testing.T, ctx context.Context, cs kubernetes.Interface, ns, name string) {
 	t.Helper()
 	size := resource.MustParse("1Gi")
