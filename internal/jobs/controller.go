@@ -136,6 +136,12 @@ type Controller struct {
 
 	known   map[string]Job // the active jobs as last read, by id (Cycle's goroutine only)
 	knownAt time.Time      // when they were last read in full
+
+	// preemptedFor maps a job this controller preempted, while it stops,
+	// to the job it makes room for (Cycle's goroutine only): the scheduler
+	// then waits for it rather than preempting more for the same job. A
+	// new leader does not know it for the jobs stopping when it took over.
+	preemptedFor map[string]string
 }
 
 var _ Waker = (*Controller)(nil)
@@ -527,7 +533,7 @@ func (c *Controller) finish(ctx context.Context, j Job, next *Job, st executor.S
 		}
 	case executor.PhasePreempted:
 		next.Preemptions++
-		requeue(fmt.Sprintf("preempted (%d× so far); queued to resume from its last checkpoint", next.Preemptions))
+		requeue(preemptedNote(next.Preemptions))
 	default: // failed
 		next.Failures++
 		msg := st.Message
@@ -596,12 +602,16 @@ func (c *Controller) snapshot(ctx context.Context, now time.Time, active []Job) 
 		snap.Teams = append(snap.Teams, st)
 	}
 	free := freeByType(nodes, active)
+	preemptedFor := map[string]string{}
 	for _, j := range active {
 		sj := schedJob(j)
 		switch {
 		case j.State.Holds():
-			snap.Running = append(snap.Running, scheduler.Allocation{Job: sj, Nodes: j.Nodes, StartedAt: j.StartedAt,
-				Terminating: j.State == StateStopping})
+			a := scheduler.Allocation{Job: sj, Nodes: j.Nodes, StartedAt: j.StartedAt, Terminating: j.State == StateStopping}
+			if a.Terminating && j.StopReason == executor.StopPreempt && c.preemptedFor[j.ID] != "" {
+				a.PreemptedFor, preemptedFor[j.ID] = c.preemptedFor[j.ID], c.preemptedFor[j.ID]
+			}
+			snap.Running = append(snap.Running, a)
 		case j.State == StateQueued && !c.busy(j.ID) && !now.Before(j.NotBefore):
 			if sj.GPUs > 0 && sj.GPUType == lifecycle.GPUTypeAny {
 				sj.GPUType = pickType(quota[j.Team], free)
@@ -609,6 +619,7 @@ func (c *Controller) snapshot(ctx context.Context, now time.Time, active []Job) 
 			snap.Pending = append(snap.Pending, sj)
 		}
 	}
+	c.preemptedFor = preemptedFor // only those still stopping
 	return snap, nil
 }
 
@@ -668,11 +679,22 @@ func schedJob(j Job) scheduler.Job {
 		EstimatedDuration: j.EstimatedDuration, SubmittedAt: j.SubmittedAt, NominatedNodes: j.NominatedNodes}
 }
 
+// preemptedNote is the reason of a job requeued after its nth preemption.
+// It stays ahead of the scheduler's explanation until the job starts again,
+// so that `mlportal jobs explain` tells both why it stopped and why it
+// waits.
+func preemptedNote(n int) string {
+	return fmt.Sprintf("preempted (%d× so far); queued to resume from its last checkpoint", n)
+}
+
 // explanation is j with why it waits, when that changed.
 func explanation(j Job, p scheduler.Pending) (Job, bool) {
 	reason := p.Explain()
+	if note := preemptedNote(j.Preemptions); j.Preemptions > 0 && strings.HasPrefix(j.Reason, note) {
+		reason = note + "; " + reason
+	}
 	nominated := p.Nodes
-	if p.Reason != scheduler.ReasonPreempting {
+	if p.Reason != scheduler.ReasonPreempting || len(p.Nodes) == 0 { // none: still waiting for earlier victims
 		nominated = j.NominatedNodes
 	}
 	if reason == j.Reason && slices.Equal(nominated, j.NominatedNodes) {
@@ -692,6 +714,10 @@ func (c *Controller) preempt(ctx context.Context, j Job, p scheduler.Preemption)
 	next.State, next.StopReason, next.Reason = StateStopping, executor.StopPreempt, p.Reason
 	saved, ok := c.save(ctx, j, next)
 	if ok {
+		if c.preemptedFor == nil {
+			c.preemptedFor = map[string]string{}
+		}
+		c.preemptedFor[j.ID] = p.For
 		c.cfg.Log.Info("preempting job", "job", j.ID, "for", p.For, "kind", p.Kind, "lostWork", p.LostWork)
 		c.stop(saved, executor.StopPreempt, p.GracePeriod)
 	}

@@ -619,7 +619,7 @@ func executorPath(ctx context.Context, o options, cs kubernetes.Interface, p k8s
 			"MLPORTAL_URL": "http://mlportal.example:8080", "MLFLOW_TRACKING_URI": "http://mlportal.example:8080",
 			"MLFLOW_EXPERIMENT_ID": "1", "MLFLOW_EXPERIMENT_NAME": nss[i%p.teams] + "/train", "MLFLOW_RUN_ID": fmt.Sprintf("%032x", i),
 			"MLPORTAL_ARTIFACT_URI": "mlflow-artifacts:/1/" + fmt.Sprintf("%032x", i) + "/artifacts",
-			"MLPORTAL_TOKEN": token, "MLFLOW_TRACKING_TOKEN": token}
+			"MLPORTAL_TOKEN":        token, "MLFLOW_TRACKING_TOKEN": token}
 		err := ex.Start(ctx, executor.Spec{JobID: id, Team: nss[i%p.teams], Project: "train", Attempt: 1, Image: "busybox",
 			Command: []string{"sleep", "3600"}, Env: env, CheckpointDir: "/ckpt/" + id, GPUs: 1, GPUType: "a100", CPUMillis: 100,
 			MemoryBytes: 128 << 20, Replicas: 1, Nodes: []string{nodes[i%len(nodes)]}, Labels: map[string]string{key: id, kscaleLabel: p.run}})
