@@ -95,8 +95,9 @@ var runAttributeColumns = map[string]string{
 
 // SearchRuns compiles the query to SQL that selects a page of run ids with
 // their sort values (keyset pagination), then loads the page's data with
-// one query per table. On PostgreSQL a search ordered by a metric walks
-// that metric's index in order and stops at the page (walkSearch).
+// one query per table. On PostgreSQL a search of one experiment ordered
+// first by a metric walks that metric's index in order and stops at the
+// page (walkSearch).
 func (s *Store) SearchRuns(ctx context.Context, q tracking.RunQuery) ([]tracking.Run, string, error) {
 	return s.searchRuns(ctx, q, s.driver == Postgres)
 }
@@ -127,6 +128,8 @@ type filterJoin struct {
 	rank               int // lower drives first
 }
 
+// searchRuns is SearchRuns; walk false keeps to the generic query (the
+// tests compare the two).
 func (s *Store) searchRuns(ctx context.Context, q tracking.RunQuery, walk bool) ([]tracking.Run, string, error) {
 	rs, err := s.compileRunSearch(q)
 	if err != nil {
