@@ -242,11 +242,14 @@ func (c *Controller) Cycle(ctx context.Context) error {
 			}
 		}
 	}
-	admitted := c.saveAll(ctx, changes)
-	refs := c.startRuns(ctx, admitted)
-	for _, saved := range admitted { // then the admitted jobs start
-		if ref, ok := refs[saved.ID]; ok || len(refs) == 0 {
-			c.async(saved.ID, func() { c.start(context.Background(), saved, ref) })
+	// Then the admitted jobs start, a batch at a time: the first starts
+	// run while the next batch's runs are made.
+	for batch := range slices.Chunk(c.saveAll(ctx, changes), saveBatch) {
+		refs := c.startRuns(ctx, batch)
+		for _, saved := range batch {
+			if ref, ok := refs[saved.ID]; ok || len(refs) == 0 {
+				c.async(saved.ID, func() { c.start(context.Background(), saved, ref) })
+			}
 		}
 	}
 	// Jobs stopping at a user's request.
