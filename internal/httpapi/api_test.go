@@ -277,6 +277,17 @@ func TestTeamFairShareWeight(t *testing.T) {
 	if weight(r) != float64(2) {
 		t.Errorf("a maintainer's update keeping the weight: %s", r.raw)
 	}
+	// Nor its GPU quota: that goes through a quota request an admin approves.
+	members := []map[string]string{{"subject": "user:default/alice", "role": "maintainer"}}
+	quota := []map[string]any{{"gpuType": "a100", "nominal": 4}}
+	e.do("PUT", "/api/v1/teams/heavy", adminToken, map[string]any{"fairShareWeight": 2, "members": members, "gpuQuota": quota}).must(t, 200)
+	r = e.do("PUT", "/api/v1/teams/heavy", alice, map[string]any{"fairShareWeight": 2, "members": members,
+		"gpuQuota": []map[string]any{{"gpuType": "a100", "nominal": 64}}}).must(t, 403)
+	if !strings.Contains(r.errorMessage(), "quota-requests") {
+		t.Errorf("a maintainer raising the team's GPU quota: %s", r.raw)
+	}
+	e.do("PUT", "/api/v1/teams/heavy", alice, map[string]any{"displayName": "Heavy!", "fairShareWeight": 2, "members": members,
+		"gpuQuota": quota}).must(t, 200)
 
 	r = e.do("GET", "/api/v1/audit?requestId=req-weight", adminToken, nil).must(t, 200)
 	items := r.body["items"].([]any)

@@ -230,9 +230,30 @@ func (s *Service) Update(ctx context.Context, p identity.Principal, name string,
 		return Team{}, fault.Denied("only platform admins can change a team's fair-share weight, as it decides the team's share against other teams; "+
 			"send fairShareWeight %g to keep it, or ask a platform admin", cur.FairShareWeight)
 	}
+	if !sameQuota(next.GPUQuota, cur.GPUQuota) && !p.CanGlobally(identity.VerbAdmin) {
+		return Team{}, fault.Denied("a team's GPU quota changes through a quota request that a platform admin approves "+
+			"(POST /api/v1/teams/%s/quota-requests, or mlportal quota request); send gpuQuota as it is to keep it", name)
+	}
 	next.UpdatedAt = s.clock.Now().UTC()
 	next.Version = cur.Version + 1
 	return s.repo.UpdateTeam(ctx, next, cur.Version)
+}
+
+// sameQuota reports whether a and b give the same GPUs, in any order.
+func sameQuota(a, b []GPUQuota) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	byType := make(map[string]GPUQuota, len(a))
+	for _, q := range a {
+		byType[q.GPUType] = q
+	}
+	for _, q := range b {
+		if byType[q.GPUType] != q {
+			return false
+		}
+	}
+	return true
 }
 
 // Delete removes a team; only platform admins may.
