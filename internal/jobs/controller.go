@@ -245,11 +245,8 @@ func (c *Controller) Cycle(ctx context.Context) error {
 	// Then the admitted jobs start, a batch at a time: the first starts
 	// run while the next batch's runs are made.
 	for batch := range slices.Chunk(c.saveAll(ctx, changes), saveBatch) {
-		refs := c.startRuns(ctx, batch)
-		for _, saved := range batch {
-			if ref, ok := refs[saved.ID]; ok || len(refs) == 0 {
-				c.async(saved.ID, func() { c.start(context.Background(), saved, ref) })
-			}
+		for _, a := range c.withRuns(ctx, batch) {
+			c.async(a.job.ID, func() { c.start(context.Background(), a.job, a.run) })
 		}
 	}
 	// Jobs stopping at a user's request.
@@ -752,53 +749,61 @@ func (c *Controller) admission(j Job, a scheduler.Admission, snap scheduler.Snap
 	return next
 }
 
-// startRuns creates, in bulk, the runs of the admitted jobs that have none
-// and records them on the jobs (admitted is updated in place). It returns
-// each prepared job's run; empty when runs are made one by one at start
-// (no BatchRuns, or it failed). A job whose record lost a race is left out
-// of the map: the next cycle sees it again.
-func (c *Controller) startRuns(ctx context.Context, admitted []Job) map[string]RunRef {
-	br, ok := c.cfg.Runs.(BatchRuns)
-	if !ok || len(admitted) == 0 {
-		return nil
-	}
-	refs := make(map[string]RunRef, len(admitted))
+// toStart is an admitted job and its run when already made (zero: start
+// makes or finds it).
+type toStart struct {
+	job Job
+	run RunRef
+}
+
+// withRuns creates, in bulk, the runs of the admitted jobs that have none
+// and records them on the jobs. A job whose record lost a race is left
+// out: the next cycle sees it again. Without BatchRuns, or when it fails,
+// every job starts as it is and makes its own run.
+func (c *Controller) withRuns(ctx context.Context, admitted []Job) []toStart {
+	out := make([]toStart, 0, len(admitted))
 	var fresh []Job
 	for _, j := range admitted {
 		if j.RunID == "" {
 			fresh = append(fresh, j)
 		} else {
-			refs[j.ID] = RunRef{} // resumes its run: start looks it up
+			out = append(out, toStart{job: j}) // resumes its run: start looks it up
 		}
 	}
-	if len(fresh) > 0 {
-		made, err := br.StartRuns(ctx, fresh)
-		if err != nil {
-			c.cfg.Log.Warn("create the admitted jobs' runs; each start creates its own", "jobs", len(fresh), "err", err)
-			return nil
-		}
-		changes := make([]change, len(fresh))
-		for i, j := range fresh {
-			next := j.Clone()
-			next.ExperimentID, next.RunID, next.ArtifactURI = made[i].ExperimentID, made[i].RunID, made[i].ArtifactURI
-			changes[i] = change{cur: j, next: next, admitted: true}
-		}
-		recorded := map[string]Job{}
-		for _, j := range c.saveAll(ctx, changes) {
-			recorded[j.ID] = j
-		}
-		for i, j := range fresh {
-			if _, ok := recorded[j.ID]; ok {
-				refs[j.ID] = made[i]
-			}
-		}
-		for k, j := range admitted {
-			if saved, ok := recorded[j.ID]; ok {
-				admitted[k] = saved
-			}
+	br, ok := c.cfg.Runs.(BatchRuns)
+	if !ok || len(fresh) == 0 {
+		return append(out, starts(fresh)...)
+	}
+	made, err := br.StartRuns(ctx, fresh)
+	if err != nil {
+		c.cfg.Log.Warn("create the admitted jobs' runs; each start creates its own", "jobs", len(fresh), "err", err)
+		return append(out, starts(fresh)...)
+	}
+	changes := make([]change, len(fresh))
+	for i, j := range fresh {
+		next := j.Clone()
+		next.ExperimentID, next.RunID, next.ArtifactURI = made[i].ExperimentID, made[i].RunID, made[i].ArtifactURI
+		changes[i] = change{cur: j, next: next, admitted: true}
+	}
+	recorded := map[string]Job{}
+	for _, j := range c.saveAll(ctx, changes) {
+		recorded[j.ID] = j
+	}
+	for i, j := range fresh {
+		if saved, ok := recorded[j.ID]; ok {
+			out = append(out, toStart{job: saved, run: made[i]})
 		}
 	}
-	return refs
+	return out
+}
+
+// starts are jobs to start that make their own runs.
+func starts(js []Job) []toStart {
+	out := make([]toStart, len(js))
+	for i, j := range js {
+		out[i] = toStart{job: j}
+	}
+	return out
 }
 
 // start prepares the run (unless ref names it), credentials and

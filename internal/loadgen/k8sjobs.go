@@ -282,9 +282,10 @@ func (w *watcher) gpusByNamespace() map[string]int {
 	return use
 }
 
-// progress prints every 5 s how many pods are bound, until done.
-func progress(ctx context.Context, done <-chan struct{}, w *watcher, path string, start time.Time) {
-	t := time.NewTicker(5 * time.Second)
+// every calls fn every d until ctx ends, done is closed or fn returns
+// false.
+func every(ctx context.Context, done <-chan struct{}, d time.Duration, fn func() bool) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
@@ -293,9 +294,19 @@ func progress(ctx context.Context, done <-chan struct{}, w *watcher, path string
 		case <-done:
 			return
 		case <-t.C:
-			fmt.Fprintf(os.Stderr, "loadgen: k8s-jobs %s: %d bound after %s\n", path, w.bound(), time.Since(start).Round(time.Second))
+			if !fn() {
+				return
+			}
 		}
 	}
+}
+
+// progress prints every 5 s how many pods are bound, until done.
+func progress(ctx context.Context, done <-chan struct{}, w *watcher, path string, start time.Time) {
+	every(ctx, done, 5*time.Second, func() bool {
+		fmt.Fprintf(os.Stderr, "loadgen: k8s-jobs %s: %d bound after %s\n", path, w.bound(), time.Since(start).Round(time.Second))
+		return true
+	})
 }
 
 // measure submits the jobs with submit (job i → its key and submit time)
@@ -720,20 +731,15 @@ func writeK8sMarkdown(o options, p k8sPlan, rs []k8sResult) error {
 // watchFailedJobs ends the measurement as soon as a job has failed: its pod
 // would never be bound, and the wait would last until its timeout.
 func watchFailedJobs(ctx context.Context, c *client, cancel context.CancelCauseFunc) {
-	t := time.NewTicker(2 * time.Second)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, nil, 2*time.Second, func() bool {
 		var out struct {
 			Items []struct{ ID, Reason string } `json:"items"`
 		}
-		if st, err := c.do(ctx, http.MethodGet, "/api/v1/jobs?state=failed&limit=1", c.bearer, nil, &out); err == nil && st == http.StatusOK && len(out.Items) > 0 {
-			cancel(fmt.Errorf("job %s failed: %s", out.Items[0].ID, out.Items[0].Reason))
-			return
+		st, err := c.do(ctx, http.MethodGet, "/api/v1/jobs?state=failed&limit=1", c.bearer, nil, &out)
+		if err != nil || st != http.StatusOK || len(out.Items) == 0 {
+			return true
 		}
-	}
+		cancel(fmt.Errorf("job %s failed: %s", out.Items[0].ID, out.Items[0].Reason))
+		return false
+	})
 }

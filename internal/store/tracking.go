@@ -411,14 +411,8 @@ func (s *Store) LogBatch(ctx context.Context, runID string, b tracking.Batch) er
 		return s.logBatchCopy(ctx, runID, b)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		expID, err := s.runExperiment(ctx, tx, runID)
+		expID, err := s.logParamsAndTags(ctx, tx, runID, b)
 		if err != nil {
-			return err
-		}
-		if err := s.insertParams(ctx, tx, runID, expID, b.Params); err != nil {
-			return err
-		}
-		if err := s.upsertRunTags(ctx, tx, runID, expID, b.Tags); err != nil {
 			return err
 		}
 		return s.insertMetrics(ctx, tx, runID, expID, b.Metrics)
@@ -602,6 +596,19 @@ func (s *Store) upsertLatest(ctx context.Context, tx *sql.Tx, runID string, expI
 	return nil
 }
 
+// logParamsAndTags writes a batch's params and tags in tx and returns the
+// run's experiment, which the metrics are written under.
+func (s *Store) logParamsAndTags(ctx context.Context, tx *sql.Tx, runID string, b tracking.Batch) (int64, error) {
+	expID, err := s.runExperiment(ctx, tx, runID)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.insertParams(ctx, tx, runID, expID, b.Params); err != nil {
+		return 0, err
+	}
+	return expID, s.upsertRunTags(ctx, tx, runID, expID, b.Tags)
+}
+
 // logBatchCopy is LogBatch on PostgreSQL: the metric values go into the
 // history with COPY, which inserts each row once, where INSERT … ON
 // CONFLICT DO NOTHING first probes the six-column primary key for a
@@ -622,14 +629,8 @@ func (s *Store) logBatchCopy(ctx context.Context, runID string, b tracking.Batch
 		return fmt.Errorf("begin transaction: %w", err)
 	}
 	defer tx.Rollback() //nolint:errcheck // a no-op once committed
-	expID, err := s.runExperiment(ctx, tx, runID)
+	expID, err := s.logParamsAndTags(ctx, tx, runID, b)
 	if err != nil {
-		return err
-	}
-	if err := s.insertParams(ctx, tx, runID, expID, b.Params); err != nil {
-		return err
-	}
-	if err := s.upsertRunTags(ctx, tx, runID, expID, b.Tags); err != nil {
 		return err
 	}
 	if _, err := tx.ExecContext(ctx, "SAVEPOINT log_batch_copy"); err != nil {
