@@ -385,6 +385,23 @@ func TestQuotaRefusalsAreClear(t *testing.T) {
 		used := q.Status.Used[corev1.ResourcePods]
 		return err == nil && used.Value() == 1, err
 	})
+	// The apiserver's quota admission reads quotas from its own informer,
+	// which can trail the status poll above on a loaded machine: wait
+	// until a dry-run pod is refused, so Start meets the same admission.
+	poll(t, ctx, "the quota admission to see the scoped quota", func(ctx context.Context) (bool, error) {
+		probe := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{GenerateName: "probe-", Namespace: ns},
+			Spec: corev1.PodSpec{
+				AutomountServiceAccountToken: new(bool),
+				Containers:                   []corev1.Container{{Name: "probe", Image: "probe"}},
+			},
+		}
+		_, err := f.cs.CoreV1().Pods(ns).Create(ctx, probe, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err == nil {
+			return false, nil
+		}
+		return strings.Contains(err.Error(), "exceeded quota"), nil
+	})
 	// Pods are created directly, so the admission's refusal is Start's
 	// answer.
 	refused := spec(team, project, "job-refused", 1, f.onDemand[1])
