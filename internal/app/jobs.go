@@ -19,6 +19,7 @@ import (
 	"github.com/mlportal/mlportal/internal/executor/local"
 	"github.com/mlportal/mlportal/internal/scheduler"
 	"github.com/mlportal/mlportal/internal/store"
+	"github.com/mlportal/mlportal/internal/token"
 	"github.com/mlportal/mlportal/internal/tracking"
 
 	"github.com/mlportal/mlportal/internal/fault"
@@ -36,6 +37,16 @@ var _ jobs.Credentials = jobTokens{}
 
 func (t jobTokens) JobToken(ctx context.Context, j jobs.Job, ttl time.Duration) (string, error) {
 	return teamToken(ctx, t.tokens, "job:"+j.ID, "job "+j.ID+" of "+j.Team+"/"+j.Project, j.Team, ttl)
+}
+
+// JobTokens issues the tokens of the jobs a cycle admitted with one
+// commit; each is what JobToken would issue.
+func (t jobTokens) JobTokens(ctx context.Context, js []jobs.Job, ttls []time.Duration) ([]string, error) {
+	is := make([]token.Issuance, len(js))
+	for i, j := range js {
+		is[i] = teamTokenIssuance("job:"+j.ID, "job "+j.ID+" of "+j.Team+"/"+j.Project, j.Team, ttls[i])
+	}
+	return t.tokens.IssueAll(ctx, is)
 }
 
 // projectGetter finds a team's project.

@@ -164,9 +164,11 @@ func (l localSCM) Delete(ctx context.Context, team, project string) error {
 	return l.repos.Delete(ctx, team, project)
 }
 
-// tokenIssuer is the part of the token service that mints CI tokens.
+// tokenIssuer is the part of the token service that mints CI and job
+// tokens.
 type tokenIssuer interface {
 	Issue(ctx context.Context, p identity.Principal, req token.IssueRequest) (token.Record, string, error)
+	IssueAll(ctx context.Context, is []token.Issuance) ([]string, error)
 }
 
 // ciTokens issues the token a project's pipeline (GitHub Actions) calls
@@ -186,10 +188,16 @@ func (c ciTokens) Issue(ctx context.Context, team, proj string) (string, error) 
 // read and write, listed (and revocable) under subject: what machines that
 // mlportal starts for a team — pipelines, jobs — call it with.
 func teamToken(ctx context.Context, tokens tokenIssuer, subject, name, team string, ttl time.Duration) (string, error) {
-	issuer := identity.Principal{Subject: subject, Kind: identity.KindAdminToken, Admin: true}
-	_, tok, err := tokens.Issue(ctx, issuer, token.IssueRequest{Name: name, Team: team,
-		Verbs: []identity.Verb{identity.VerbRead, identity.VerbWrite}, TTL: ttl})
+	in := teamTokenIssuance(subject, name, team, ttl)
+	_, tok, err := tokens.Issue(ctx, in.By, in.Request)
 	return tok, err
+}
+
+// teamTokenIssuance is teamToken's token: read and write on team, listed
+// under subject.
+func teamTokenIssuance(subject, name, team string, ttl time.Duration) token.Issuance {
+	return token.Issuance{By: identity.Principal{Subject: subject, Kind: identity.KindAdminToken, Admin: true},
+		Request: token.IssueRequest{Name: name, Team: team, Verbs: []identity.Verb{identity.VerbRead, identity.VerbWrite}, TTL: ttl}}
 }
 
 // runnerOwner names this process in saga leases: the host (the pod, on

@@ -57,6 +57,14 @@ type Credentials interface {
 	JobToken(ctx context.Context, j Job, ttl time.Duration) (string, error)
 }
 
+// BatchCredentials issues many jobs' tokens at once; a Credentials may
+// offer it. The controller uses it for the jobs a cycle admitted, which
+// then start without a database write of their own: toks[i] is js[i]'s,
+// valid for ttls[i].
+type BatchCredentials interface {
+	JobTokens(ctx context.Context, js []Job, ttls []time.Duration) (toks []string, err error)
+}
+
 // Workspaces prepares the directory with the project's code a job runs
 // in (the local executor), once per job, and removes it when the job has
 // ended.
@@ -245,8 +253,8 @@ func (c *Controller) Cycle(ctx context.Context) error {
 	// Then the admitted jobs start, a batch at a time: the first starts
 	// run while the next batch's runs are made.
 	for batch := range slices.Chunk(c.saveAll(ctx, changes), saveBatch) {
-		for _, a := range c.withRuns(ctx, batch) {
-			c.async(a.job.ID, func() { c.start(context.Background(), a.job, a.run) })
+		for _, a := range c.withTokens(ctx, c.withRuns(ctx, batch)) {
+			c.async(a.job.ID, func() { c.start(context.Background(), a) })
 		}
 	}
 	// Jobs stopping at a user's request.
@@ -445,7 +453,7 @@ func (c *Controller) follow(ctx context.Context, j Job) (Job, bool) {
 		// Admitted, no start under way (follow skips busy jobs) and the
 		// executor has nothing: the server stopped between admitting and
 		// starting it. Start it now; starting is idempotent.
-		c.async(j.ID, func() { c.start(context.Background(), j, RunRef{}) })
+		c.async(j.ID, func() { c.start(context.Background(), toStart{job: j}) })
 		return j, false
 	}
 	if errors.Is(err, fault.ErrNotFound) && j.State == StateStopping && !c.busy(j.ID) {
@@ -752,8 +760,9 @@ func (c *Controller) admission(j Job, a scheduler.Admission, snap scheduler.Snap
 // toStart is an admitted job and its run when already made (zero: start
 // makes or finds it).
 type toStart struct {
-	job Job
-	run RunRef
+	job   Job
+	run   RunRef // zero: start makes or looks up the run
+	token string // "": start issues it
 }
 
 // withRuns creates, in bulk, the runs of the admitted jobs that have none
@@ -797,6 +806,38 @@ func (c *Controller) withRuns(ctx context.Context, admitted []Job) []toStart {
 	return out
 }
 
+// withTokens issues, in bulk, the tokens of the jobs to start. Without
+// BatchCredentials, or when it fails, every start issues its own.
+func (c *Controller) withTokens(ctx context.Context, ts []toStart) []toStart {
+	bc, ok := c.cfg.Tokens.(BatchCredentials)
+	if !ok || len(ts) == 0 {
+		return ts
+	}
+	js, ttls := make([]Job, len(ts)), make([]time.Duration, len(ts))
+	for i, t := range ts {
+		js[i], ttls[i] = t.job, tokenTTL(t.job)
+	}
+	toks, err := bc.JobTokens(ctx, js, ttls)
+	if err != nil {
+		c.cfg.Log.Warn("issue the admitted jobs' tokens; each start issues its own", "jobs", len(ts), "err", err)
+		return ts
+	}
+	for i := range ts {
+		ts[i].token = toks[i]
+	}
+	return ts
+}
+
+// tokenTTL is how long a job's token is valid: its timeout (or the
+// longest allowed) and an hour.
+func tokenTTL(j Job) time.Duration {
+	ttl := j.Timeout
+	if ttl <= 0 {
+		ttl = MaxTimeout
+	}
+	return ttl + time.Hour
+}
+
 // starts are jobs to start that make their own runs.
 func starts(js []Job) []toStart {
 	out := make([]toStart, len(js))
@@ -809,8 +850,9 @@ func starts(js []Job) []toStart {
 // start prepares the run (unless ref names it), credentials and
 // workspace, records the run and starts the job; a failure puts it back
 // in the queue or fails it. A job cancelled meanwhile is not started.
-func (c *Controller) start(ctx context.Context, j Job, ref RunRef) {
-	spec, prepared, err := c.spec(ctx, j, ref)
+func (c *Controller) start(ctx context.Context, t toStart) {
+	j := t.job
+	spec, prepared, err := c.spec(ctx, t)
 	if err == nil && (prepared.RunID != j.RunID || prepared.ExperimentID != j.ExperimentID) {
 		next := j.Clone()
 		next.ExperimentID, next.RunID, next.ArtifactURI = prepared.ExperimentID, prepared.RunID, prepared.ArtifactURI
@@ -896,8 +938,9 @@ func errorText(err error) string {
 }
 
 // spec is the executor's view of the job, with its run, token and
-// workspace prepared.
-func (c *Controller) spec(ctx context.Context, j Job, ref RunRef) (executor.Spec, Job, error) {
+// workspace prepared (those t does not bring).
+func (c *Controller) spec(ctx context.Context, t toStart) (executor.Spec, Job, error) {
+	j, ref := t.job, t.run
 	env := map[string]string{}
 	maps.Copy(env, j.Env)
 	env["MLPORTAL_JOB_ID"], env["MLPORTAL_RUN_ID"], env["MLPORTAL_PROJECT"], env["MLPORTAL_TEAM"] = j.ID, j.ID, j.Project, j.Team
@@ -917,14 +960,12 @@ func (c *Controller) spec(ctx context.Context, j Job, ref RunRef) (executor.Spec
 		env["MLFLOW_EXPERIMENT_ID"], env["MLFLOW_EXPERIMENT_NAME"] = ref.ExperimentID, ref.ExperimentName
 		env["MLFLOW_RUN_ID"], env["MLPORTAL_ARTIFACT_URI"] = ref.RunID, ref.ArtifactURI
 	}
-	if c.cfg.Tokens != nil {
-		ttl := j.Timeout
-		if ttl <= 0 {
-			ttl = MaxTimeout
-		}
-		tok, err := c.cfg.Tokens.JobToken(ctx, j, ttl+time.Hour)
-		if err != nil {
-			return executor.Spec{}, j, fmt.Errorf("issue the job's token: %w", err)
+	if tok := t.token; c.cfg.Tokens != nil {
+		if tok == "" {
+			var err error
+			if tok, err = c.cfg.Tokens.JobToken(ctx, j, tokenTTL(j)); err != nil {
+				return executor.Spec{}, j, fmt.Errorf("issue the job's token: %w", err)
+			}
 		}
 		env["MLPORTAL_TOKEN"], env["MLFLOW_TRACKING_TOKEN"] = tok, tok
 	}

@@ -3,6 +3,7 @@ package jobs_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
@@ -485,13 +486,39 @@ func (b *batchRuns) StartRuns(_ context.Context, js []jobs.Job) ([]jobs.RunRef, 
 
 func (b *batchRuns) EndRun(context.Context, jobs.Job) error { return nil }
 
-// The runs of the jobs a cycle admits are created together and recorded
-// before the starts, which then make none of their own; the job gets its
-// run in its environment.
+type batchTokens struct {
+	mu            sync.Mutex
+	batches, ones int
+}
+
+func (b *batchTokens) JobToken(_ context.Context, j jobs.Job, _ time.Duration) (string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.ones++
+	return "tok-" + j.ID, nil
+}
+
+func (b *batchTokens) JobTokens(_ context.Context, js []jobs.Job, ttls []time.Duration) ([]string, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.batches++
+	toks := make([]string, len(js))
+	for i, j := range js {
+		if ttls[i] != j.Timeout+time.Hour {
+			return nil, fmt.Errorf("job %s: token for %s, want its timeout (%s) and an hour", j.ID, ttls[i], j.Timeout)
+		}
+		toks[i] = "tok-" + j.ID
+	}
+	return toks, nil
+}
+
+// The runs and tokens of the jobs a cycle admits are created together and
+// recorded before the starts, which then make none of their own; the job
+// gets its run and token in its environment.
 func TestAdmittedJobsGetTheirRunsInOneBatch(t *testing.T) {
 	f := newFixture(t, node("n1", 8))
-	runs := &batchRuns{}
-	f.ctl = jobs.NewController(jobs.ControllerConfig{Repo: f.store, Teams: f.store, Executor: f.exec, Runs: runs, Clock: f.clock, Log: quiet,
+	runs, toks := &batchRuns{}, &batchTokens{}
+	f.ctl = jobs.NewController(jobs.ControllerConfig{Repo: f.store, Teams: f.store, Executor: f.exec, Runs: runs, Tokens: toks, Clock: f.clock, Log: quiet,
 		Policy: scheduler.DefaultPolicy(), Owner: "replica-a", CheckpointRoot: "/ckpt"})
 	var ids []string
 	for range 4 {
@@ -505,12 +532,16 @@ func TestAdmittedJobsGetTheirRunsInOneBatch(t *testing.T) {
 	if runs.batches != 1 || runs.ones != 0 {
 		t.Fatalf("runs made in %d batches and %d one by one, want 1 and 0", runs.batches, runs.ones)
 	}
+	if toks.batches != 1 || toks.ones != 0 {
+		t.Fatalf("tokens issued in %d batches and %d one by one, want 1 and 0", toks.batches, toks.ones)
+	}
 	for _, id := range ids {
 		got := f.job(t, id)
 		spec, ok := f.exec.spec(id)
 		if got.State != jobs.StateStarting || got.RunID != "run-"+id || !ok || spec.Env["MLFLOW_RUN_ID"] != "run-"+id ||
-			spec.Env["MLFLOW_EXPERIMENT_NAME"] != "vision/model" {
-			t.Errorf("job %s: %s run %q, started %v with run %q", id, got.State, got.RunID, ok, spec.Env["MLFLOW_RUN_ID"])
+			spec.Env["MLFLOW_EXPERIMENT_NAME"] != "vision/model" || spec.Env["MLFLOW_TRACKING_TOKEN"] != "tok-"+id {
+			t.Errorf("job %s: %s run %q, started %v with run %q and token %q", id, got.State, got.RunID, ok,
+				spec.Env["MLFLOW_RUN_ID"], spec.Env["MLFLOW_TRACKING_TOKEN"])
 		}
 	}
 }

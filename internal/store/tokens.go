@@ -14,17 +14,35 @@ import (
 )
 
 var (
-	_ token.Repository = (*Store)(nil)
-	_ token.KeyStore   = (*Store)(nil)
+	_ token.Repository      = (*Store)(nil)
+	_ token.KeyStore        = (*Store)(nil)
+	_ token.BatchRepository = (*Store)(nil)
 )
 
 // CreateToken records an issued token.
 func (s *Store) CreateToken(ctx context.Context, r token.Record) error {
+	return s.insertToken(ctx, nil, r)
+}
+
+// CreateTokens records issued tokens in one transaction: the tokens of the
+// jobs a scheduling cycle admitted, one commit instead of one per job.
+func (s *Store) CreateTokens(ctx context.Context, rs []token.Record) error {
+	return s.inTx(ctx, func(tx *sql.Tx) error {
+		for _, r := range rs {
+			if err := s.insertToken(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (s *Store) insertToken(ctx context.Context, tx *sql.Tx, r token.Record) error {
 	verbs := make([]string, len(r.Verbs))
 	for i, v := range r.Verbs {
 		verbs[i] = string(v)
 	}
-	_, err := s.exec(ctx, nil, `INSERT INTO api_tokens (id, name, subject, team, verbs, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	_, err := s.exec(ctx, tx, `INSERT INTO api_tokens (id, name, subject, team, verbs, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		r.ID, r.Name, r.Subject, r.Team, strings.Join(verbs, ","), micros(r.CreatedAt), micros(r.ExpiresAt))
 	if err != nil {
 		return fmt.Errorf("insert token: %w", err)

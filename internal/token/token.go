@@ -295,9 +295,60 @@ type IssueRequest struct {
 	TTL   time.Duration // 0 = default
 }
 
+// BatchRepository records many tokens with one commit; a Repository may
+// offer it for IssueAll.
+type BatchRepository interface {
+	CreateTokens(ctx context.Context, rs []Record) error
+}
+
 // Issue creates a token that grants no more than the caller has and expires
 // no later than the caller's own credential.
 func (s *Service) Issue(ctx context.Context, p identity.Principal, req IssueRequest) (Record, string, error) {
+	rec, signed, err := s.sign(ctx, p, req)
+	if err != nil {
+		return Record{}, "", err
+	}
+	if err := s.repo.CreateToken(ctx, rec); err != nil {
+		return Record{}, "", err
+	}
+	return rec, signed, nil
+}
+
+// Issuance is one token to issue: Issue's arguments.
+type Issuance struct {
+	By      identity.Principal
+	Request IssueRequest
+}
+
+// IssueAll issues a token per issuance, as Issue does, and records them
+// together (with one commit when the repository is a BatchRepository): the
+// tokens of the jobs a scheduling cycle admitted. signed[i] is is[i]'s; on
+// an error none is valid.
+func (s *Service) IssueAll(ctx context.Context, is []Issuance) (signed []string, err error) {
+	recs := make([]Record, len(is))
+	signed = make([]string, len(is))
+	for i, in := range is {
+		if recs[i], signed[i], err = s.sign(ctx, in.By, in.Request); err != nil {
+			return nil, err
+		}
+	}
+	if br, ok := s.repo.(BatchRepository); ok {
+		if err := br.CreateTokens(ctx, recs); err != nil {
+			return nil, err
+		}
+		return signed, nil
+	}
+	for _, rec := range recs {
+		if err := s.repo.CreateToken(ctx, rec); err != nil {
+			return nil, err
+		}
+	}
+	return signed, nil
+}
+
+// sign checks req against what p may grant and signs the token, which is
+// valid once its record is stored.
+func (s *Service) sign(ctx context.Context, p identity.Principal, req IssueRequest) (Record, string, error) {
 	ttl := req.TTL
 	if ttl == 0 {
 		ttl = s.cfg.DefaultTTL
@@ -331,9 +382,6 @@ func (s *Service) Issue(ctx context.Context, p identity.Principal, req IssueRequ
 	signed, err := t.SignedString(s.priv)
 	if err != nil {
 		return Record{}, "", fmt.Errorf("sign token: %w", err)
-	}
-	if err := s.repo.CreateToken(ctx, rec); err != nil {
-		return Record{}, "", err
 	}
 	return rec, signed, nil
 }

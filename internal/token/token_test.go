@@ -15,6 +15,7 @@ import (
 	"github.com/mlportal/mlportal/internal/clock"
 	"github.com/mlportal/mlportal/internal/fault"
 	"github.com/mlportal/mlportal/internal/identity"
+	"github.com/mlportal/mlportal/internal/pagination"
 	"github.com/mlportal/mlportal/internal/store"
 	"github.com/mlportal/mlportal/internal/team"
 	"github.com/mlportal/mlportal/internal/token"
@@ -229,4 +230,39 @@ func FuzzAuthenticate(f *testing.F) {
 			t.Fatalf("accepted %q as %+v", s, p)
 		}
 	})
+}
+
+// IssueAll issues what Issue would, each token under its own issuer, and
+// refuses the whole batch when one grant is not allowed.
+func TestIssueAll(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	job := func(id string) token.Issuance {
+		return token.Issuance{By: identity.Principal{Subject: "job:" + id, Kind: identity.KindAdminToken, Admin: true},
+			Request: token.IssueRequest{Name: "job " + id, Team: "ml-research", Verbs: []identity.Verb{identity.VerbRead, identity.VerbWrite}, TTL: 2 * time.Hour}}
+	}
+	secrets, err := f.svc.IssueAll(ctx, []token.Issuance{job("a"), job("b")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range []string{"a", "b"} {
+		p, err := f.svc.Authenticate(ctx, secrets[i])
+		if err != nil {
+			t.Fatalf("token %d: %v", i, err)
+		}
+		if p.Subject != "job:"+id || p.TokenTeam != "ml-research" || !p.ExpiresAt.Equal(f.clk.Now().Add(2*time.Hour)) {
+			t.Errorf("token %d principal %+v", i, p)
+		}
+		if recs, _, err := f.svc.List(ctx, identity.Principal{Subject: "admin", Kind: identity.KindAdminToken, Admin: true}, "job:"+id, false, pagination.Page{Limit: 10}); err != nil || len(recs) != 1 {
+			t.Errorf("records of job:%s: %d, %v", id, len(recs), err)
+		}
+	}
+	bob := identity.Principal{Subject: "user:default/bob", Kind: identity.KindBackstageUser}
+	bad := token.Issuance{By: bob, Request: token.IssueRequest{Name: "x", Team: "ml-research", Verbs: []identity.Verb{identity.VerbRead}}}
+	if _, err := f.svc.IssueAll(ctx, []token.Issuance{job("c"), bad}); !errors.Is(err, fault.ErrPermissionDenied) {
+		t.Fatalf("a batch with a grant bob may not make: %v, want permission denied", err)
+	}
+	if recs, _, _ := f.svc.List(ctx, identity.Principal{Subject: "admin", Kind: identity.KindAdminToken, Admin: true}, "job:c", false, pagination.Page{Limit: 10}); len(recs) != 0 {
+		t.Errorf("a refused batch recorded %d tokens", len(recs))
+	}
 }
