@@ -218,7 +218,9 @@ func startCluster() (_ *Cluster, err error) {
 	}
 
 	// 5. kwok: only nodes annotated kwok.x-k8s.io/node=fake, with the stages
-	// build.sh copied from the kwok module.
+	// build.sh copied from the kwok module and testenv's own (stages.go):
+	// nodes renew a Lease every 10 s and report their status every 5 min,
+	// as kubelets do.
 	kwokConfig, err := kubeconfigFor("kwok")
 	if err != nil {
 		return nil, err
@@ -230,7 +232,7 @@ func startCluster() (_ *Cluster, err error) {
 		"--server-address=" + loop(kwokPort),
 		"--node-lease-duration-seconds=40",
 	}
-	stages, err := stageFiles(filepath.Join(binDir, "stages"), "node-fast", "node-heartbeat", "pod-general")
+	stages, err := stageFiles(filepath.Join(binDir, "stages"), "node-fast", "pod-general")
 	if err != nil {
 		return nil, err
 	}

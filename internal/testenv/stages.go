@@ -12,12 +12,26 @@ import (
 //go:embed stages/pod-complete-mlportal.yaml
 var podCompleteMlportal []byte
 
+// nodeHeartbeatLease refreshes a node's status every five minutes, as a
+// kubelet that renews a Lease does; it replaces kwok's node-heartbeat
+// stage, which refreshes it every 20-45 s.
+//
+//go:embed stages/node-heartbeat-lease.yaml
+var nodeHeartbeatLease []byte
+
 // extraStages writes the stages testenv adds to kwok's into dir and returns
 // their paths.
 func extraStages(dir string) ([]string, error) {
-	path := filepath.Join(dir, "pod-complete-mlportal.yaml")
-	if err := os.WriteFile(path, podCompleteMlportal, 0o600); err != nil {
-		return nil, err
+	var paths []string
+	for _, st := range []struct {
+		name string
+		body []byte
+	}{{"pod-complete-mlportal.yaml", podCompleteMlportal}, {"node-heartbeat-lease.yaml", nodeHeartbeatLease}} {
+		path := filepath.Join(dir, st.name)
+		if err := os.WriteFile(path, st.body, 0o600); err != nil {
+			return nil, err
+		}
+		paths = append(paths, path)
 	}
-	return []string{path}, nil
+	return paths, nil
 }
