@@ -208,10 +208,12 @@ func (c *Controller) Cycle(ctx context.Context) error {
 			return err
 		}
 	}
+	t := cycleTimer{clock: c.cfg.Clock, last: now}
 	active, err := c.activeJobs(ctx, now)
 	if err != nil {
 		return fmt.Errorf("list active jobs: %w", err)
 	}
+	t.lap("read")
 	// What changed is saved together at the end of the cycle, one
 	// transaction for thousands of jobs: followed runs, admissions,
 	// explanations.
@@ -224,11 +226,13 @@ func (c *Controller) Cycle(ctx context.Context) error {
 			}
 		}
 	}
+	t.lap("follow")
 	snap, err := c.snapshot(ctx, now, active)
 	if err != nil {
 		return err
 	}
 	d := scheduler.Schedule(snap, c.cfg.Policy)
+	t.lap("decide")
 	byID := make(map[string]*Job, len(active))
 	for i := range active {
 		byID[active[i].ID] = &active[i]
@@ -252,19 +256,49 @@ func (c *Controller) Cycle(ctx context.Context) error {
 	}
 	// Then the admitted jobs start, a batch at a time: the first starts
 	// run while the next batch's runs are made.
-	for batch := range slices.Chunk(c.saveAll(ctx, changes), saveBatch) {
+	saved := c.saveAll(ctx, changes)
+	t.lap("save")
+	for batch := range slices.Chunk(saved, saveBatch) {
 		for _, a := range c.withTokens(ctx, c.withRuns(ctx, batch)) {
 			c.async(a.job.ID, func() { c.start(context.Background(), a) })
 		}
 	}
+	t.lap("prepare starts")
 	// Jobs stopping at a user's request.
 	for _, j := range active {
 		if j.State == StateStopping && j.StopReason == executor.StopCancel && !c.busy(j.ID) {
 			c.stop(j, executor.StopCancel, c.cfg.Policy.GracePeriod)
 		}
 	}
+	level := slog.LevelDebug
+	if t.total(now) >= slowCycle {
+		level = slog.LevelInfo
+	}
+	c.cfg.Log.Log(ctx, level, "scheduler cycle", "active", len(active), "admitted", len(d.Admit), "pending", len(d.Pending),
+		"preempted", len(d.Preempt), "saved", len(saved), "took", t.total(now).Round(time.Millisecond), "phases", t.String())
 	return nil
 }
+
+// slowCycle is how long a cycle takes before its log line is at info
+// level: the phases say where a slow scheduler spends its time.
+const slowCycle = time.Second
+
+// cycleTimer records how long each phase of a cycle took.
+type cycleTimer struct {
+	clock  clock.Clock
+	last   time.Time
+	phases []string
+}
+
+func (t *cycleTimer) lap(phase string) {
+	now := t.clock.Now()
+	t.phases = append(t.phases, phase+" "+now.Sub(t.last).Round(time.Millisecond).String())
+	t.last = now
+}
+
+func (t *cycleTimer) total(start time.Time) time.Duration { return t.clock.Now().Sub(start) }
+
+func (t *cycleTimer) String() string { return strings.Join(t.phases, ", ") }
 
 // fullReadEvery is how often a cycle reads every active job rather than
 // only those whose version changed.

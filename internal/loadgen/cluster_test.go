@@ -83,7 +83,8 @@ func TestSchedulingThroughputOnARealCluster(t *testing.T) {
 		maxRequests: 1, poll: 10 * time.Millisecond, kubeconfig: cluster.Kubeconfig(),
 		nodes: num("MLPORTAL_KSCALE_NODES", 50), jobs: num("MLPORTAL_KSCALE_JOBS", 300), teams: num("MLPORTAL_KSCALE_TEAMS", 10),
 		paths: paths, boundTimeout: 45 * time.Minute, markdown: os.Getenv("MLPORTAL_KSCALE_MARKDOWN"),
-		debugAddr: os.Getenv("MLPORTAL_KSCALE_DEBUG_ADDR"), startWorkers: num("MLPORTAL_KSCALE_START_WORKERS", 0)}
+		debugAddr: os.Getenv("MLPORTAL_KSCALE_DEBUG_ADDR"), startWorkers: num("MLPORTAL_KSCALE_START_WORKERS", 0),
+		keepServerLog: os.Getenv("MLPORTAL_KSCALE_KEEP_SERVER_LOG") != ""}
 	if err := o.validate(); err != nil {
 		t.Fatal(err)
 	}

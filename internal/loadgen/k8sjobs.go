@@ -480,7 +480,7 @@ func mlportalPath(ctx context.Context, o options, cs kubernetes.Interface, p k8s
 		err = cause
 	}
 	// Free the nodes for the other paths: stop mlportal, delete its pods.
-	stopped, srv.keepLog = true, err != nil
+	stopped, srv.keepLog = true, srv.keepLog || err != nil
 	err = errors.Join(err, srv.stop())
 	// One namespace at a time, the apiserver deletes a collection pod by
 	// pod: 10,000 pods took minutes. All namespaces at once.

@@ -80,6 +80,7 @@ type options struct {
 	extraConfig        string // appended to the server's mlportal: section
 	debugAddr          string // the server's mlportal.server.debugAddr (Go profiles)
 	startWorkers       int    // k8s-jobs: the server's mlportal.jobs.startWorkers (0: its default)
+	keepServerLog      bool   // keep the started server's log (it prints where) even when the run succeeds
 	// mlflow mode
 	runs, versions  int
 	seedConcurrency int
@@ -104,6 +105,7 @@ func main() {
 	flag.IntVar(&o.concurrent, "concurrent", 50, "bootstrap: projects created at once")
 	flag.DurationVar(&o.poll, "poll", 10*time.Millisecond, "bootstrap: how often a project is read until it has succeeded")
 	flag.IntVar(&o.startWorkers, "start-workers", 0, "k8s-jobs: the server's mlportal.jobs.startWorkers, the job starts it runs at once (0: its default)")
+	flag.BoolVar(&o.keepServerLog, "keep-server-log", false, "keep the started server's log, which says where each scheduler cycle spends its time (info level when over a second), even when the run succeeds")
 	flag.StringVar(&o.debugAddr, "server-debug-addr", "", "serve the started server's Go profiles on this address (mlportal.server.debugAddr), e.g. 127.0.0.1:6060")
 	flag.StringVar(&o.kubeconfig, "kubeconfig", "", "bootstrap: give the server this kubeconfig, so the namespace step applies to that cluster")
 	flag.IntVar(&o.runs, "runs", 100_000, "mlflow: runs seeded into the searched experiment")

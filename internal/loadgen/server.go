@@ -30,7 +30,7 @@ type server struct {
 	logPath    string
 	exited     chan error
 	cleanup    func() error // drops the PostgreSQL database, if any
-	keepLog    bool         // stop leaves the log (the run failed: it has the cause)
+	keepLog    bool         // stop leaves the log (asked for, or the run failed: it has the cause)
 }
 
 // startServer writes a config for backend, starts the binary on
@@ -41,7 +41,7 @@ func startServer(ctx context.Context, o options, backend string) (_ *server, err
 		return nil, err
 	}
 	s := &server{dir: dir, adminToken: "mlp_admin_" + randomHex(16), logPath: filepath.Join(dir, "server.log"),
-		exited: make(chan error, 1), cleanup: func() error { return nil }}
+		exited: make(chan error, 1), cleanup: func() error { return nil }, keepLog: o.keepServerLog}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, s.stop())
