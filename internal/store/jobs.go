@@ -268,9 +268,15 @@ func (s *Store) updateJob(ctx context.Context, tx *sql.Tx, j jobs.Job, ifVersion
 }
 
 // UpdateJobs records the updates in one transaction; see jobs.Repository.
+// On PostgreSQL a statement updates up to jobUpdateRows jobs (a scheduling
+// cycle records thousands of admissions: one round trip each was most of
+// the cycle); SQLite, in process, runs one statement per job.
 func (s *Store) UpdateJobs(ctx context.Context, ups []jobs.Update) ([]bool, error) {
 	recorded := make([]bool, len(ups))
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		if s.driver == Postgres {
+			return s.updateJobsInBulk(ctx, tx, ups, recorded)
+		}
 		for i, u := range ups {
 			ok, err := s.updateJob(ctx, tx, u.Job, u.IfVersion)
 			if err != nil {
@@ -284,6 +290,78 @@ func (s *Store) UpdateJobs(ctx context.Context, ups []jobs.Update) ([]bool, erro
 		return nil, err
 	}
 	return recorded, nil
+}
+
+// jobUpdateRows is how many jobs one bulk UPDATE records.
+const jobUpdateRows = 100
+
+// updateJobsInBulk runs updateJobSQL's update for many jobs with one
+// UPDATE … FROM (VALUES …) per chunk, each job still only at its expected
+// version, and marks in recorded the ones that were.
+func (s *Store) updateJobsInBulk(ctx context.Context, tx *sql.Tx, ups []jobs.Update, recorded []bool) error {
+	at := make(map[string]int, len(ups))
+	var again []int // a job's later updates, one statement each, as UpdateJobs on SQLite
+	for start := 0; start < len(ups); start += jobUpdateRows {
+		part := ups[start:min(start+jobUpdateRows, len(ups))]
+		args := make([]any, 0, 12*len(part))
+		for i, u := range part {
+			j := u.Job
+			if _, dup := at[j.ID]; dup {
+				again = append(again, start+i)
+				continue
+			}
+			at[j.ID] = start + i
+			_, status, err := jobJSON(j)
+			if err != nil {
+				return fmt.Errorf("job %s: %w", j.ID, err)
+			}
+			args = append(args, j.ID, u.IfVersion, string(j.State), status, j.GPUSeconds, finishedMicros(j.FinishedAt),
+				micros(j.UpdatedAt), j.Version, j.Cost, j.Pool, j.GPUType, chargedMonth(j))
+		}
+		if len(args) == 0 {
+			continue
+		}
+		rows, err := s.query(ctx, tx, bulkUpdateJobsSQL(len(args)/12), args...)
+		if err != nil {
+			return fmt.Errorf("update jobs: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("update jobs: %w", err)
+			}
+			recorded[at[id]] = true
+		}
+		if err := rows.Close(); err != nil {
+			return fmt.Errorf("update jobs: %w", err)
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("update jobs: %w", err)
+		}
+	}
+	for _, i := range again {
+		ok, err := s.updateJob(ctx, tx, ups[i].Job, ups[i].IfVersion)
+		if err != nil {
+			return fmt.Errorf("job %s: %w", ups[i].Job.ID, err)
+		}
+		recorded[i] = ok
+	}
+	return nil
+}
+
+// bulkUpdateJobsSQL is updateJobSQL for n jobs on PostgreSQL; the first
+// row's casts type the VALUES list's columns.
+func bulkUpdateJobsSQL(n int) string {
+	const typed = "(?::text, ?::bigint, ?::text, ?::text, ?::double precision, ?::bigint, ?::bigint, ?::bigint, ?::double precision, ?::text, ?::text, ?::text)"
+	values := typed
+	if n > 1 {
+		values += ", " + rowsOf(12, n-1)
+	}
+	return `UPDATE jobs SET state = v.state, status = v.status, gpu_seconds = v.gpu_seconds, finished_at = v.finished_at,
+	updated_at = v.updated_at, version = v.version, cost = v.cost, pool = v.pool, gpu_type = v.gpu_type, month = v.month
+	FROM (VALUES ` + values + `) AS v(id, if_version, state, status, gpu_seconds, finished_at, updated_at, version, cost, pool, gpu_type, month)
+	WHERE jobs.id = v.id AND jobs.version = v.if_version RETURNING jobs.id`
 }
 
 // UpdateJob replaces a job's mutable fields if its version is ifVersion.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -123,6 +124,43 @@ func TestCycleReadsChangedJobsAndSavesInOneTransaction(t *testing.T) {
 			}
 			if j.State != want {
 				t.Errorf("%s is %s, want %s", j.ID, j.State, want)
+			}
+		}
+
+		// More than one statement's worth (PostgreSQL updates in bulk):
+		// every field round-trips, and a job updated twice in one batch
+		// gets both updates in order, as one statement per job would.
+		ups = nil
+		var want []jobs.Job
+		for i, j := range all[10:260] {
+			next := j.Clone()
+			next.State, next.Reason, next.Version = jobs.StateSucceeded, fmt.Sprintf("done %d", i), j.Version+1
+			next.FinishedAt, next.GPUSeconds, next.Cost, next.Pool, next.GPUType = time.UnixMicro(int64(1_800_000_000_000_000+i)).UTC(), float64(i)*1.5, float64(i)/4, "spot", "a100"
+			next.UpdatedAt = next.FinishedAt
+			ups = append(ups, jobs.Update{Job: next, IfVersion: j.Version})
+			want = append(want, next)
+		}
+		twice := want[5].Clone()
+		twice.Reason, twice.Version = "done twice", want[5].Version+1
+		ups = append(ups, jobs.Update{Job: twice, IfVersion: want[5].Version})
+		want[5] = twice
+		recorded, err = s.UpdateJobs(ctx, ups)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(slices.DeleteFunc(slices.Clone(recorded), func(ok bool) bool { return ok })); n != 0 || len(recorded) != len(ups) {
+			t.Fatalf("%d of %d updates not recorded", n, len(recorded))
+		}
+		for _, w := range want {
+			j, err := s.GetJob(ctx, w.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j.State != w.State || j.Reason != w.Reason || j.Version != w.Version || !j.FinishedAt.Equal(w.FinishedAt) ||
+				j.GPUSeconds != w.GPUSeconds || j.Cost != w.Cost || j.Pool != w.Pool || j.GPUType != w.GPUType {
+				t.Fatalf("job %s stored as %s %q v%d finished %s %.1f GPU-s cost %.2f %s/%s, want %s %q v%d finished %s %.1f %.2f %s/%s",
+					w.ID, j.State, j.Reason, j.Version, j.FinishedAt, j.GPUSeconds, j.Cost, j.Pool, j.GPUType,
+					w.State, w.Reason, w.Version, w.FinishedAt, w.GPUSeconds, w.Cost, w.Pool, w.GPUType)
 			}
 		}
 	})

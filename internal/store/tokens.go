@@ -24,30 +24,40 @@ func (s *Store) CreateToken(ctx context.Context, r token.Record) error {
 	return s.insertToken(ctx, nil, r)
 }
 
-// CreateTokens records issued tokens in one transaction: the tokens of the
-// jobs a scheduling cycle admitted, one commit instead of one per job.
+// CreateTokens records issued tokens in one transaction with multi-row
+// INSERTs: the tokens of the jobs a scheduling cycle admitted, a few
+// statements and one commit instead of one each per job.
 func (s *Store) CreateTokens(ctx context.Context, rs []token.Record) error {
+	args := make([]any, 0, 7*len(rs))
+	for _, r := range rs {
+		args = append(args, tokenRow(r)...)
+	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		for _, r := range rs {
-			if err := s.insertToken(ctx, tx, r); err != nil {
-				return err
-			}
+		if err := s.insertRows(ctx, tx, insertTokensSQL, 7, args); err != nil {
+			return fmt.Errorf("insert tokens: %w", err)
 		}
 		return nil
 	})
 }
 
 func (s *Store) insertToken(ctx context.Context, tx *sql.Tx, r token.Record) error {
+	if _, err := s.exec(ctx, tx, insertTokensSQL(1), tokenRow(r)...); err != nil {
+		return fmt.Errorf("insert token: %w", err)
+	}
+	return nil
+}
+
+func insertTokensSQL(rows int) string {
+	return `INSERT INTO api_tokens (id, name, subject, team, verbs, created_at, expires_at) VALUES ` + rowsOf(7, rows)
+}
+
+// tokenRow is r's values in insertTokensSQL's order.
+func tokenRow(r token.Record) []any {
 	verbs := make([]string, len(r.Verbs))
 	for i, v := range r.Verbs {
 		verbs[i] = string(v)
 	}
-	_, err := s.exec(ctx, tx, `INSERT INTO api_tokens (id, name, subject, team, verbs, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		r.ID, r.Name, r.Subject, r.Team, strings.Join(verbs, ","), micros(r.CreatedAt), micros(r.ExpiresAt))
-	if err != nil {
-		return fmt.Errorf("insert token: %w", err)
-	}
-	return nil
+	return []any{r.ID, r.Name, r.Subject, r.Team, strings.Join(verbs, ","), micros(r.CreatedAt), micros(r.ExpiresAt)}
 }
 
 const tokenColumns = `id, name, subject, team, verbs, created_at, expires_at, revoked_at`
