@@ -58,6 +58,7 @@ type App struct {
 	cfg         config.Config
 	opt         Options
 	store       *store.Store
+	sched       *store.Store // the scheduler's own pool of store (see wire); may be store
 	handler     http.Handler
 	adminToken  string
 	adminSource string
@@ -106,11 +107,12 @@ func (a *App) wire(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tokens, err := token.New(ctx, token.Config{
+	tcfg := token.Config{
 		Admins: cfg.Auth.Admins, DefaultTTL: cfg.Auth.Tokens.DefaultTTL.Duration, MaxTTL: cfg.Auth.Tokens.MaxTTL.Duration,
 		BackstageKeys: keys, BackstageIssuer: cfg.Auth.Backstage.Issuer, BackstageAudience: cfg.Auth.Backstage.Audience,
 		BackstageMaxAge: cfg.Auth.Backstage.MaxTokenAge.Duration, AdminToken: a.adminToken,
-	}, st, st, teams, opt.Clock)
+	}
+	tokens, err := token.New(ctx, tcfg, st, st, teams, opt.Clock)
 	if err != nil {
 		return err
 	}
@@ -156,7 +158,24 @@ func (a *App) wire(ctx context.Context) error {
 	mlflow := mlflowapi.New(trk, modelregistry.NewService(trRepos.registry, trRepos.sources, teams, opt.Clock,
 		modelregistry.WithDatasetGate(mdl.datasets)), artifacts, opt.Log)
 	a.quota = newQuotaParts(cfg, st, nss, opt.Clock, opt.Log)
-	a.jobs, err = newJobs(cfg, st, templates, tokens, trk, repos, artifacts, a.quota, opt.Clock, opt.Log)
+	// The scheduler's cycle records thousands of admissions, runs and
+	// tokens at once; on PostgreSQL it does so over a pool of its own, so
+	// that it does not queue behind the API's requests (clients submitting
+	// jobs) for the shared one. Its runs and tokens go through services
+	// over that pool.
+	if a.sched, err = st.OwnPool(schedulerConns); err != nil {
+		return err
+	}
+	schedTokens, schedTrk := tokenIssuer(tokens), trk
+	if a.sched != st {
+		if schedTokens, err = token.New(ctx, tcfg, a.sched, a.sched, teams, opt.Clock); err != nil {
+			return err
+		}
+		if trRepos.tracking == tracking.Repository(st) {
+			schedTrk = tracking.NewService(a.sched, teams, opt.Clock)
+		}
+	}
+	a.jobs, err = newJobs(cfg, st, a.sched, templates, schedTokens, schedTrk, repos, artifacts, a.quota, opt.Clock, opt.Log)
 	if err != nil {
 		return err
 	}
@@ -223,8 +242,15 @@ func (a *App) Close() error {
 	if a.jobs != nil {
 		err = a.jobs.close() // jobs keep running; a restart follows them again
 	}
+	if a.sched != nil && a.sched != a.store {
+		err = errors.Join(err, a.sched.Close())
+	}
 	return errors.Join(err, a.store.Close())
 }
+
+// schedulerConns is the size of the scheduler's own PostgreSQL pool: its
+// cycle is one goroutine, and a start that fails records the job.
+const schedulerConns = 4
 
 // Run serves mlportal until ctx is cancelled.
 func Run(ctx context.Context, cfg config.Config, opt Options) error {

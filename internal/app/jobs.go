@@ -114,8 +114,10 @@ type jobsParts struct {
 }
 
 // newJobs wires the configured executor (mlportal.jobs.executor) under
-// the scheduler's controller.
-func newJobs(cfg config.Config, st *store.Store, templates jobs.Templates, tokens tokenIssuer, trk *tracking.Service,
+// the scheduler's controller. The controller records through sched (the
+// scheduler's own pool, store.OwnPool) and makes runs and tokens with trk
+// and tokens over it; the jobs service uses st.
+func newJobs(cfg config.Config, st, sched *store.Store, templates jobs.Templates, tokens tokenIssuer, trk *tracking.Service,
 	repos *gitserver.Store, artifacts artifact.Store, q *quotaParts, clk clock.Clock, log *slog.Logger) (*jobsParts, error) {
 	lc := cfg.Jobs.Local
 	var exe executor.Executor
@@ -147,9 +149,9 @@ func newJobs(cfg config.Config, st *store.Store, templates jobs.Templates, token
 	}
 	pol := scheduler.DefaultPolicy()
 	pol.GracePeriod = cfg.Jobs.GracePeriod.Duration
-	ctl := jobs.NewController(jobs.ControllerConfig{Repo: st, Teams: st, Executor: exe, Runs: jobRuns{tracking: trk},
+	ctl := jobs.NewController(jobs.ControllerConfig{Repo: sched, Teams: sched, Executor: exe, Runs: jobRuns{tracking: trk},
 		Tokens: jobTokens{tokens: tokens}, Spaces: spaces,
-		Leases: st, Logs: jobLogs{store: artifacts}, Pricer: q.pricer(), Clock: clk, Log: log, Policy: pol, Owner: runnerOwner(), TrackingURI: cfg.Server.BaseURL,
+		Leases: sched, Logs: jobLogs{store: artifacts}, Pricer: q.pricer(), Clock: clk, Log: log, Policy: pol, Owner: runnerOwner(), TrackingURI: cfg.Server.BaseURL,
 		CheckpointRoot: checkpoints, Workers: cfg.Jobs.StartWorkers})
 	svc := jobs.NewService(st, st, st, templates, exe, ctl, clk, nil, q.jobOptions()...).WithLogArchive(jobLogs{store: artifacts})
 	return &jobsParts{service: svc, controller: ctl, close: closeExec}, nil

@@ -52,7 +52,8 @@ type Store struct {
 	mu    sync.RWMutex
 	stmts map[string]*sql.Stmt // prepared once per query text; SQLite would re-plan every call
 
-	changes changeSignal // wakes change-feed readers (changes.go)
+	changes *changeSignal // wakes change-feed readers (changes.go); shared with OwnPool's stores
+	dsn     string        // to open OwnPool's pools
 
 	// writer serializes this process's SQLite writes (nil on PostgreSQL).
 	// SQLite has one writer at a time; left to its busy handler, which
@@ -96,7 +97,7 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*Store, error) 
 	if opt.ConnMaxLifetime > 0 {
 		db.SetConnMaxLifetime(opt.ConnMaxLifetime)
 	}
-	s := &Store{db: db, driver: driver, stmts: map[string]*sql.Stmt{}}
+	s := &Store{db: db, driver: driver, stmts: map[string]*sql.Stmt{}, changes: &changeSignal{}, dsn: dsn}
 	if driver == SQLite {
 		s.writer = make(chan struct{}, 1)
 	}
@@ -105,6 +106,25 @@ func Open(ctx context.Context, driver, dsn string, opt Options) (*Store, error) 
 		return nil, err
 	}
 	return s, nil
+}
+
+// OwnPool returns the store over a pool of its own of up to conns
+// PostgreSQL connections, for work that must not queue behind the API's
+// requests for the shared pool: the scheduler's cycle, which records
+// thousands of admissions, runs and tokens while clients submit jobs. On
+// SQLite, where writes take turns anyway, it returns s. Close the returned
+// store when done unless it is s.
+func (s *Store) OwnPool(conns int) (*Store, error) {
+	if s.driver != Postgres {
+		return s, nil
+	}
+	db, err := sql.Open("pgx", s.dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres database: %w", err)
+	}
+	db.SetMaxOpenConns(conns)
+	db.SetMaxIdleConns(conns)
+	return &Store{db: db, driver: s.driver, stmts: map[string]*sql.Stmt{}, changes: s.changes, dsn: s.dsn}, nil
 }
 
 // Close closes the prepared statements and the pool.

@@ -223,3 +223,28 @@ func migrationCount(t *testing.T) int {
 	}
 	return len(files)
 }
+
+// OwnPool gives PostgreSQL work a pool of its own over the same database;
+// on SQLite it is the store itself.
+func TestOwnPool(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		own, err := s.OwnPool(2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Driver() == SQLite {
+			if own != s {
+				t.Fatal("on SQLite OwnPool returned another store")
+			}
+			return
+		}
+		defer own.Close()
+		if own == s || own.db == s.db || own.changes != s.changes {
+			t.Fatal("OwnPool shares the pool, or not the change signal")
+		}
+		e := newExperiment(t, own, "own-pool")
+		if got, err := s.GetExperiment(t.Context(), e.ID); err != nil || got.Name != "own-pool" {
+			t.Fatalf("written through the own pool, read through the shared one: %+v, %v", got, err)
+		}
+	})
+}
