@@ -260,7 +260,7 @@ func (c *Controller) Cycle(ctx context.Context) error {
 	t.lap("save")
 	for batch := range slices.Chunk(saved, saveBatch) {
 		for _, a := range c.withTokens(ctx, c.withRuns(ctx, batch)) {
-			c.async(a.job.ID, func() { c.start(context.Background(), a) })
+			c.asyncStart(a)
 		}
 	}
 	t.lap("prepare starts")
@@ -370,18 +370,30 @@ func (c *Controller) busy(id string) bool {
 // task is a start or stop of one job.
 type task struct {
 	id string
-	fn func()
+	fn func() (wake bool) // wake: ask for a cycle now (GPUs may be free, a job queued again)
 }
 
 // async queues fn for the job unless something is already queued or runs
 // for it; fn must record its own outcome. At most cfg.Workers tasks run at
 // once, so a cycle admitting thousands of jobs does not start thousands of
-// goroutines contending for the database and the executor.
-func (c *Controller) async(id string, fn func()) { c.enqueue(id, fn, false) }
+// goroutines contending for the database and the executor. A cycle follows
+// when fn returns.
+func (c *Controller) async(id string, fn func()) {
+	c.enqueue(task{id: id, fn: func() bool { fn(); return true }}, false)
+}
 
-// enqueue queues fn for the job, as a release (after every queued start
-// and stop) or not.
-func (c *Controller) enqueue(id string, fn func(), release bool) {
+// asyncStart queues a start as async does; a start that succeeds changes
+// nothing the scheduler decides on, so only one that fails asks for a
+// cycle. With thousands of starts in flight, a cycle after each kept the
+// controller re-reading every active job back to back.
+func (c *Controller) asyncStart(t toStart) {
+	c.enqueue(task{id: t.job.ID, fn: func() bool { return !c.start(context.Background(), t) }}, false)
+}
+
+// enqueue queues t, as a release (after every queued start and stop) or
+// not.
+func (c *Controller) enqueue(t task, release bool) {
+	id := t.id
 	c.mu.Lock()
 	if c.inflight[id] {
 		c.mu.Unlock()
@@ -389,9 +401,9 @@ func (c *Controller) enqueue(id string, fn func(), release bool) {
 	}
 	c.inflight[id] = true
 	if release {
-		c.releases = append(c.releases, task{id: id, fn: fn})
+		c.releases = append(c.releases, t)
 	} else {
-		c.tasks = append(c.tasks, task{id: id, fn: fn})
+		c.tasks = append(c.tasks, t)
 	}
 	spawn := c.workers < c.cfg.Workers
 	if spawn {
@@ -422,11 +434,13 @@ func (c *Controller) work() {
 			return
 		}
 		c.mu.Unlock()
-		t.fn()
+		wake := t.fn()
 		c.mu.Lock()
 		delete(c.inflight, t.id)
 		c.mu.Unlock()
-		c.Wake()
+		if wake {
+			c.Wake()
+		}
 	}
 }
 
@@ -487,7 +501,7 @@ func (c *Controller) follow(ctx context.Context, j Job) (Job, bool) {
 		// Admitted, no start under way (follow skips busy jobs) and the
 		// executor has nothing: the server stopped between admitting and
 		// starting it. Start it now; starting is idempotent.
-		c.async(j.ID, func() { c.start(context.Background(), toStart{job: j}) })
+		c.asyncStart(toStart{job: j})
 		return j, false
 	}
 	if errors.Is(err, fault.ErrNotFound) && j.State == StateStopping && !c.busy(j.ID) {
@@ -527,14 +541,15 @@ func (c *Controller) follow(ctx context.Context, j Job) (Job, bool) {
 // not followed, not scheduled, its GPUs still counted as held (its pods
 // may still be there).
 func (c *Controller) release(j Job, st executor.Status) {
-	c.enqueue(j.ID, func() {
+	c.enqueue(task{id: j.ID, fn: func() bool {
 		ctx := context.Background()
 		next := j.Clone()
 		c.finish(ctx, j, &next, st, c.cfg.Clock.Now().UTC())
 		if saved, ok := c.save(ctx, j, next); ok && saved.State.Final() {
 			c.ended(ctx, saved)
 		}
-	}, true)
+		return true
+	}}, true)
 }
 
 // stoppedStatus is the final status of a job whose stop completed.
@@ -884,7 +899,8 @@ func starts(js []Job) []toStart {
 // start prepares the run (unless ref names it), credentials and
 // workspace, records the run and starts the job; a failure puts it back
 // in the queue or fails it. A job cancelled meanwhile is not started.
-func (c *Controller) start(ctx context.Context, t toStart) {
+// It reports whether the executor took the job.
+func (c *Controller) start(ctx context.Context, t toStart) (started bool) {
 	j := t.job
 	spec, prepared, err := c.spec(ctx, t)
 	if err == nil && (prepared.RunID != j.RunID || prepared.ExperimentID != j.ExperimentID) {
@@ -894,30 +910,30 @@ func (c *Controller) start(ctx context.Context, t toStart) {
 			cur, gerr := c.cfg.Repo.GetJob(ctx, j.ID)
 			if gerr != nil {
 				c.cfg.Log.Warn("read job before start", "job", j.ID, "err", gerr)
-				return
+				return false
 			}
 			if cur.State != StateStarting || cur.Attempt != j.Attempt {
-				return // the controller follows it from here
+				return false // the controller follows it from here
 			}
 			if _, ok := c.save(ctx, cur, next); !ok {
-				return // the next cycle sees it again
+				return false // the next cycle sees it again
 			}
 		}
 	}
 	if err == nil {
 		if err = c.cfg.Executor.Start(ctx, spec); err == nil {
-			return // follow sees it running
+			return true // follow sees it running
 		}
 	}
 	// Could not start: read the job again (a cancel may have raced).
 	cur, gerr := c.cfg.Repo.GetJob(ctx, j.ID)
 	if gerr != nil {
 		c.cfg.Log.Warn("read job after start", "job", j.ID, "err", gerr)
-		return
+		return false
 	}
 	if cur.State != StateStarting || cur.Attempt != j.Attempt {
 		c.cfg.Log.Info("job not started; it changed meanwhile", "job", j.ID, "state", cur.State, "err", err)
-		return
+		return false
 	}
 	next := cur.Clone()
 	if prepared.RunID != "" {
@@ -934,7 +950,7 @@ func (c *Controller) start(ctx context.Context, t toStart) {
 		next.State, next.NotBefore = StateQueued, c.cfg.Clock.Now().UTC().Add(wait)
 		next.Reason = fmt.Sprintf("could not start: %s; trying again in %s", errorText(err), wait)
 		c.save(ctx, cur, next)
-		return
+		return false
 	}
 	next.Failures++
 	if fe, ok := fault.As(err); ok && next.Failures <= cur.Retries {
@@ -948,6 +964,7 @@ func (c *Controller) start(ctx context.Context, t toStart) {
 	if saved, ok := c.save(ctx, cur, next); ok && saved.State.Final() {
 		c.ended(ctx, saved)
 	}
+	return false
 }
 
 // passing reports whether a start failed for a reason that passes by
