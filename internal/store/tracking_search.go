@@ -88,6 +88,23 @@ func valueEquals(col, v string) (string, []any) {
 	return pred, args
 }
 
+// shortValue is the longest param or tag value (in characters) that the
+// partial (experiment_id, key, value, run_id) indexes of migration 0012
+// hold.
+const shortValue = 200
+
+// runValueEquals tests col = v on run_params or run_tags: a value of up to
+// shortValue characters through the partial index that holds the value
+// itself (`length(col) <= 200` is that index's condition, written out so
+// that the planners see it applies), which answers without reading the
+// table; a longer one through the prefix index (valueEquals).
+func runValueEquals(col, v string) (string, []any) {
+	if utf8.RuneCountInString(v) > shortValue {
+		return valueEquals(col, v)
+	}
+	return col + " = ? AND length(" + col + ") <= " + strconv.Itoa(shortValue), []any{v}
+}
+
 var runAttributeColumns = map[string]string{
 	"run_id": "r.id", "run_name": "r.name", "status": "r.status", "user_id": "r.user_id", "artifact_uri": "r.artifact_uri",
 	"lifecycle_stage": "r.lifecycle_stage", "start_time": "r.start_time", "end_time": "r.end_time",
@@ -204,7 +221,7 @@ func (s *Store) compileRunSearch(q tracking.RunQuery) (*runSearch, error) {
 				w.add("r.id "+not+"IN (SELECT run_id FROM "+table+" WHERE experiment_id"+inExps+" AND key = ?)", append(append([]any{}, exps...), c.Key)...)
 				continue
 			case tracking.OpEq:
-				pred, args := valueEquals(alias+".value", c.Value)
+				pred, args := runValueEquals(alias+".value", c.Value)
 				rs.fjs = append(rs.fjs, filterJoin{table, alias, alias + ".key = ? AND " + pred, append([]any{c.Key}, args...), 0})
 			default:
 				pred, args := s.textOp(alias+".value", c.Op, c.Value, c.Values)
@@ -379,9 +396,15 @@ func (s *Store) searchIDs(ctx context.Context, db querier, query string, args []
 // nothing else in the query sorts or hashes much.
 func (s *Store) walkSearch(ctx context.Context, rs *runSearch) ([]string, [][]any, error) {
 	if rs.after == nil || rs.after[0].(int64) == 0 {
-		ids, vals, err := s.walk(ctx, rs)
-		if err != nil || len(ids) == rs.limit {
-			return ids, vals, err
+		plan, ok, err := s.planWalk(ctx, rs)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			ids, vals, err := s.walk(ctx, rs, plan)
+			if err != nil || len(ids) == rs.limit {
+				return ids, vals, err
+			}
 		}
 	}
 	query, args := rs.genericSQL(s.driver)
@@ -395,7 +418,7 @@ var walkFactor = 100
 // searchWorkMem is PostgreSQL's work_mem for a walk.
 const searchWorkMem = "64MB"
 
-func (s *Store) walk(ctx context.Context, rs *runSearch) ([]string, [][]any, error) {
+func (s *Store) walk(ctx context.Context, rs *runSearch, plan walkPlan) ([]string, [][]any, error) {
 	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, nil, fmt.Errorf("search runs: %w", err)
@@ -404,7 +427,7 @@ func (s *Store) walk(ctx context.Context, rs *runSearch) ([]string, [][]any, err
 	if _, err := tx.ExecContext(ctx, "SET LOCAL work_mem = '"+searchWorkMem+"'"); err != nil {
 		return nil, nil, fmt.Errorf("search runs: %w", err)
 	}
-	query, args := rs.walkSQL()
+	query, args := rs.walkSQL(plan)
 	return s.searchIDs(ctx, tx, query, args, rs.keys)
 }
 
@@ -415,7 +438,7 @@ type querier interface {
 
 // walkSQL is the bounded walk over the runs with a value of the first
 // order key's metric.
-func (rs *runSearch) walkSQL() (string, []any) {
+func (rs *runSearch) walkSQL(plan walkPlan) (string, []any) {
 	// Ordered by the index's own column, not the COALESCE of the generic
 	// keys, so that the planner sees the index's order.
 	order := append([]sortKey{{expr: "o0.value", desc: rs.firstMetricDesc, kind: 'f'}}, rs.keys[2:]...)
@@ -434,7 +457,16 @@ func (rs *runSearch) walkSQL() (string, []any) {
 	w.add("r.id = o0.run_id")
 	w.parts = append(w.parts, rs.base.parts...)
 	w.args = append(w.args, rs.base.args...)
-	for _, f := range rs.fjs {
+	for _, i := range plan.order {
+		f := rs.fjs[i]
+		if plan.probe[i] {
+			// OFFSET 0 keeps PostgreSQL from turning the EXISTS into a
+			// semi-join or a hash: it stays a lookup per walked row, in
+			// the (run, key) index. The planner tests the hashed filters
+			// first (cheaper per row), then these in the order written.
+			w.add("EXISTS (SELECT 1 FROM "+f.table+" "+f.alias+" WHERE "+f.alias+".run_id = o0.run_id AND "+f.cond+" OFFSET 0)", f.args...)
+			continue
+		}
 		// IS TRUE keeps PostgreSQL from turning the IN into a semi-join,
 		// which would lose the walk's order: it stays a hashed subplan.
 		w.add("(o0.run_id IN (SELECT "+f.alias+".run_id FROM "+f.table+" "+f.alias+" WHERE "+f.alias+".experiment_id"+rs.inExps+" AND "+f.cond+")) IS TRUE",
