@@ -168,6 +168,13 @@ func (s *Store) searchRuns(ctx context.Context, q tracking.RunQuery, walk bool) 
 		ids = ids[:q.MaxResults]
 		next = encodeToken(rowVals[q.MaxResults-1])
 	}
+	if len(ids) == 0 {
+		return nil, next, nil
+	}
+	if s.driver == Postgres {
+		runs, err := s.loadRunsPG(ctx, ids, nil)
+		return runs, next, err
+	}
 	runs, err := s.runsByID(ctx, ids)
 	if err != nil {
 		return nil, "", err
@@ -375,24 +382,25 @@ func (s *Store) searchIDs(ctx context.Context, db querier, query string, args []
 // walkSearch answers a search of one experiment ordered first by a metric,
 // on PostgreSQL, by walking the metric's (experiment_id, key, is_nan,
 // value, run_id) index in order from the page token and stopping at the
-// page. Each filter is a hashed `IN (SELECT …)` over its own index range,
-// built once and probed per walked row; the planner finishes ties with an
-// incremental sort. The generic query instead finds every match (2,000 of
-// 100,000 runs in the benchmark), looks up each one's run and sort value
-// (two index probes per match) and sorts them: 42 ms of PostgreSQL CPU
-// against 26 ms for the walk, and 212 against 52 for a filter that matches
-// 90 % of the runs.
+// page. Each filter is either a hashed `IN (SELECT …)` over its own index
+// range, built once and probed per walked row, or a lookup per walked row
+// in its (run, key) index, whichever planWalk expects to cost less; the
+// planner finishes ties with an incremental sort. The generic query
+// instead finds every match (2,000 of 100,000 runs in the benchmark),
+// looks up each one's run and sort value (two index probes per match) and
+// sorts them: 42 ms of PostgreSQL CPU against 8 for the walk.
 //
 // The walk reads at most walkFactor rows per row of the page. When that
 // does not fill the page — a filter matches under 1 % of the runs, or the
 // page reaches the runs with NaN or without the metric — the generic query
-// answers the page instead: it is the faster one when matches are few.
+// answers the page instead: it is the faster one when matches are few;
+// planWalk skips a walk its estimates say would come up short.
 //
 // A subplan is hashed only if the planner expects its rows to fit in
 // work_mem (times hash_mem_multiplier); otherwise it scans the filter's
-// rows again for every walked row. The walk runs in a read-only
-// transaction with work_mem raised to searchWorkMem, which fits the hash
-// of millions of runs: a hash is as large as its filter's matches, and
+// rows again for every walked row. The walk runs with work_mem raised to
+// searchWorkMem for its one statement (walkPG), which fits the hash of
+// millions of runs: a hash is as large as its filter's matches, and
 // nothing else in the query sorts or hashes much.
 func (s *Store) walkSearch(ctx context.Context, rs *runSearch) ([]string, [][]any, error) {
 	if rs.after == nil || rs.after[0].(int64) == 0 {
@@ -401,7 +409,7 @@ func (s *Store) walkSearch(ctx context.Context, rs *runSearch) ([]string, [][]an
 			return nil, nil, err
 		}
 		if ok {
-			ids, vals, err := s.walk(ctx, rs, plan)
+			ids, vals, err := s.walkPG(ctx, rs, plan)
 			if err != nil || len(ids) == rs.limit {
 				return ids, vals, err
 			}
@@ -417,19 +425,6 @@ var walkFactor = 100
 
 // searchWorkMem is PostgreSQL's work_mem for a walk.
 const searchWorkMem = "64MB"
-
-func (s *Store) walk(ctx context.Context, rs *runSearch, plan walkPlan) ([]string, [][]any, error) {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, nil, fmt.Errorf("search runs: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
-	if _, err := tx.ExecContext(ctx, "SET LOCAL work_mem = '"+searchWorkMem+"'"); err != nil {
-		return nil, nil, fmt.Errorf("search runs: %w", err)
-	}
-	query, args := rs.walkSQL(plan)
-	return s.searchIDs(ctx, tx, query, args, rs.keys)
-}
 
 // querier is what a phase-1 query runs on: the pool or a transaction.
 type querier interface {
