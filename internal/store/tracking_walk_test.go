@@ -131,3 +131,32 @@ func TestTrackingSearchWalkMatchesGeneric(t *testing.T) {
 		}
 	})
 }
+
+// TestChooseWalkPlan checks the walk's cost model on the benchmark's
+// estimates (100,000 runs): a filter most runs pass is probed, a rare one
+// hashed, and a walk the filters would leave short is not tried.
+func TestChooseWalkPlan(t *testing.T) {
+	cases := []struct {
+		name   string
+		rows   []float64 // the metric's runs, then each filter's
+		probe  []bool
+		order  []int
+		walked bool
+	}{
+		{"the issue's search: rmse < 0.2, model = 'm3'", []float64{100_000, 20_000, 10_000}, []bool{true, false}, []int{1, 0}, true},
+		{"a filter 90 % pass", []float64{100_000, 90_000}, []bool{true}, []int{0}, true},
+		{"a param a tenth share", []float64{100_000, 10_000}, []bool{false}, []int{0}, true},
+		{"200 matches: the generic query", []float64{100_000, 200}, nil, nil, false},
+		{"two rare filters, together too rare", []float64{100_000, 5_000, 2_000}, nil, nil, false},
+	}
+	for _, c := range cases {
+		plan, ok := chooseWalkPlan(c.rows, 101)
+		if ok != c.walked {
+			t.Errorf("%s: walk %v, want %v", c.name, ok, c.walked)
+			continue
+		}
+		if ok && (!slices.Equal(plan.probe, c.probe) || !slices.Equal(plan.order, c.order)) {
+			t.Errorf("%s: probe %v order %v, want probe %v order %v", c.name, plan.probe, plan.order, c.probe, c.order)
+		}
+	}
+}
