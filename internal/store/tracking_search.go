@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -158,7 +157,7 @@ func (s *Store) searchRuns(ctx context.Context, q tracking.RunQuery, walk bool) 
 		ids, rowVals, err = s.walkSearch(ctx, rs)
 	} else {
 		query, args := rs.genericSQL(s.driver)
-		ids, rowVals, err = s.searchIDs(ctx, s.db, query, args, rs.keys)
+		ids, rowVals, err = s.searchIDs(ctx, query, args, rs.keys)
 	}
 	if err != nil {
 		return nil, "", err
@@ -353,11 +352,11 @@ func (rs *runSearch) genericSQL(driver string) (string, []any) {
 // see how many runs a filter's value matches, and the one it chose for the
 // benchmark's search drove from the param's 10,000 runs with an index probe
 // each (80 ms of PostgreSQL CPU instead of 42). Planning costs about 2 ms.
-func (s *Store) searchIDs(ctx context.Context, db querier, query string, args []any, keys []sortKey) ([]string, [][]any, error) {
+func (s *Store) searchIDs(ctx context.Context, query string, args []any, keys []sortKey) ([]string, [][]any, error) {
 	if s.driver == Postgres {
 		args = append([]any{pgx.QueryExecModeExec}, args...)
 	}
-	rows, err := db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("search runs: %w", err)
 	}
@@ -416,7 +415,7 @@ func (s *Store) walkSearch(ctx context.Context, rs *runSearch) ([]string, [][]an
 		}
 	}
 	query, args := rs.genericSQL(s.driver)
-	return s.searchIDs(ctx, s.db, query, args, rs.keys)
+	return s.searchIDs(ctx, query, args, rs.keys)
 }
 
 // walkFactor bounds a walk: rows of the metric read per row of the page
@@ -425,11 +424,6 @@ var walkFactor = 100
 
 // searchWorkMem is PostgreSQL's work_mem for a walk.
 const searchWorkMem = "64MB"
-
-// querier is what a phase-1 query runs on: the pool or a transaction.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
 
 // walkSQL is the bounded walk over the runs with a value of the first
 // order key's metric.
