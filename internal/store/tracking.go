@@ -215,88 +215,119 @@ func (s *Store) GetRun(ctx context.Context, id string) (tracking.Run, error) {
 }
 
 // loadRunData fills params, latest metrics, tags and inputs of runs: one
-// query per table for the whole page.
+// query per table for the whole page; on PostgreSQL the four go in one
+// round trip (loadRunsPG).
 func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
 	if len(runs) == 0 {
 		return nil
 	}
+	if s.driver == Postgres {
+		ids := make([]string, len(runs))
+		for i, r := range runs {
+			ids[i] = r.Info.ID
+		}
+		_, err := s.loadRunsPG(ctx, ids, runs)
+		return err
+	}
 	ids := make([]any, len(runs))
+	for i, r := range runs {
+		ids[i] = r.Info.ID
+	}
+	for _, q := range runDataQueries(runs, "IN ("+placeholders(len(ids))+")") {
+		if err := s.eachRunRow(ctx, q, ids...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rowScanner is a row of database/sql or of pgx.
+type rowScanner interface{ Scan(dest ...any) error }
+
+// runQuery is one query of a page's runs: its SQL, whose `IN` holds the
+// run ids, and what one row fills in.
+type runQuery struct {
+	what, sql string
+	scan      func(rowScanner) error
+}
+
+// eachRunRow runs q with args and scans every row.
+func (s *Store) eachRunRow(ctx context.Context, q runQuery, args ...any) error {
+	rows, err := s.db.QueryContext(ctx, s.q(q.sql), args...)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", q.what, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := q.scan(rows); err != nil {
+			return fmt.Errorf("scan %s: %w", q.what, err)
+		}
+	}
+	return rows.Err()
+}
+
+// runDataQueries are the queries that fill params, latest metrics, tags
+// and inputs of runs; in is the test on run_id that selects them ("IN (?,
+// …)" or "= ANY(?)").
+func runDataQueries(runs []tracking.Run, in string) []runQuery {
 	idx := make(map[string]int, len(runs))
 	for i, r := range runs {
-		ids[i], idx[r.Info.ID] = r.Info.ID, i
-	}
-	in := placeholders(len(ids))
-	each := func(what, query string, scan func(rows *sql.Rows) error) error {
-		rows, err := s.db.QueryContext(ctx, s.q(query), ids...)
-		if err != nil {
-			return fmt.Errorf("load %s: %w", what, err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				return fmt.Errorf("scan %s: %w", what, err)
-			}
-		}
-		return rows.Err()
+		idx[r.Info.ID] = i
 	}
 	var runID string
-	if err := each("params", `SELECT run_id, key, value FROM run_params WHERE run_id IN (`+in+`) ORDER BY run_id, key`, func(rows *sql.Rows) error {
-		var p tracking.Param
-		if err := rows.Scan(&runID, &p.Key, &p.Value); err != nil {
-			return err
-		}
-		runs[idx[runID]].Params = append(runs[idx[runID]].Params, p)
-		return nil
-	}); err != nil {
-		return err
-	}
-	if err := each("tags", `SELECT run_id, key, value FROM run_tags WHERE run_id IN (`+in+`) ORDER BY run_id, key`, func(rows *sql.Rows) error {
-		var t tracking.Tag
-		if err := rows.Scan(&runID, &t.Key, &t.Value); err != nil {
-			return err
-		}
-		runs[idx[runID]].Tags = append(runs[idx[runID]].Tags, t)
-		return nil
-	}); err != nil {
-		return err
-	}
-	if err := each("metrics", `SELECT run_id, key, value, is_nan, timestamp, step FROM run_latest_metrics WHERE run_id IN (`+in+`) ORDER BY run_id, key`, func(rows *sql.Rows) error {
-		var m tracking.Metric
-		var isNaN int
-		if err := rows.Scan(&runID, &m.Key, &m.Value, &isNaN, &m.Timestamp, &m.Step); err != nil {
-			return err
-		}
-		if isNaN == 1 {
-			m.Value = math.NaN()
-		}
-		runs[idx[runID]].Metrics = append(runs[idx[runID]].Metrics, m)
-		return nil
-	}); err != nil {
-		return err
-	}
-	return each("inputs", `SELECT run_id, kind, name, digest, source_type, source, dataset_schema, profile, tags, model_id, step
-		FROM run_inputs WHERE run_id IN (`+in+`) ORDER BY run_id, position`, func(rows *sql.Rows) error {
-		var kind, tags, modelID string
-		var d tracking.Dataset
-		var step int64
-		if err := rows.Scan(&runID, &kind, &d.Name, &d.Digest, &d.SourceType, &d.Source, &d.Schema, &d.Profile, &tags, &modelID, &step); err != nil {
-			return err
-		}
-		r := &runs[idx[runID]]
-		switch kind {
-		case "dataset":
-			di := tracking.DatasetInput{Dataset: d}
-			if err := json.Unmarshal([]byte(tags), &di.Tags); err != nil {
+	return []runQuery{
+		{"params", `SELECT run_id, key, value FROM run_params WHERE run_id ` + in + ` ORDER BY run_id, key`, func(rows rowScanner) error {
+			var p tracking.Param
+			if err := rows.Scan(&runID, &p.Key, &p.Value); err != nil {
 				return err
 			}
-			r.Inputs = append(r.Inputs, di)
-		case "model_input":
-			r.ModelInputs = append(r.ModelInputs, modelID)
-		case "model_output":
-			r.ModelOutputs = append(r.ModelOutputs, tracking.ModelOutput{ModelID: modelID, Step: step})
-		}
-		return nil
-	})
+			runs[idx[runID]].Params = append(runs[idx[runID]].Params, p)
+			return nil
+		}},
+		{"tags", `SELECT run_id, key, value FROM run_tags WHERE run_id ` + in + ` ORDER BY run_id, key`, func(rows rowScanner) error {
+			var t tracking.Tag
+			if err := rows.Scan(&runID, &t.Key, &t.Value); err != nil {
+				return err
+			}
+			runs[idx[runID]].Tags = append(runs[idx[runID]].Tags, t)
+			return nil
+		}},
+		{"metrics", `SELECT run_id, key, value, is_nan, timestamp, step FROM run_latest_metrics WHERE run_id ` + in + ` ORDER BY run_id, key`, func(rows rowScanner) error {
+			var m tracking.Metric
+			var isNaN int
+			if err := rows.Scan(&runID, &m.Key, &m.Value, &isNaN, &m.Timestamp, &m.Step); err != nil {
+				return err
+			}
+			if isNaN == 1 {
+				m.Value = math.NaN()
+			}
+			runs[idx[runID]].Metrics = append(runs[idx[runID]].Metrics, m)
+			return nil
+		}},
+		{"inputs", `SELECT run_id, kind, name, digest, source_type, source, dataset_schema, profile, tags, model_id, step
+		FROM run_inputs WHERE run_id ` + in + ` ORDER BY run_id, position`, func(rows rowScanner) error {
+			var kind, tags, modelID string
+			var d tracking.Dataset
+			var step int64
+			if err := rows.Scan(&runID, &kind, &d.Name, &d.Digest, &d.SourceType, &d.Source, &d.Schema, &d.Profile, &tags, &modelID, &step); err != nil {
+				return err
+			}
+			r := &runs[idx[runID]]
+			switch kind {
+			case "dataset":
+				di := tracking.DatasetInput{Dataset: d}
+				if err := json.Unmarshal([]byte(tags), &di.Tags); err != nil {
+					return err
+				}
+				r.Inputs = append(r.Inputs, di)
+			case "model_input":
+				r.ModelInputs = append(r.ModelInputs, modelID)
+			case "model_output":
+				r.ModelOutputs = append(r.ModelOutputs, tracking.ModelOutput{ModelID: modelID, Step: step})
+			}
+			return nil
+		}},
+	}
 }
 
 // UpdateRun sets status, end time and (if not empty) the name.

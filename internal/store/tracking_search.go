@@ -2,7 +2,6 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"strconv"
 	"strings"
@@ -88,6 +87,23 @@ func valueEquals(col, v string) (string, []any) {
 	return pred, args
 }
 
+// shortValue is the longest param or tag value (in characters) that the
+// partial (experiment_id, key, value, run_id) indexes of migration 0012
+// hold.
+const shortValue = 200
+
+// runValueEquals tests col = v on run_params or run_tags: a value of up to
+// shortValue characters through the partial index that holds the value
+// itself (`length(col) <= 200` is that index's condition, written out so
+// that the planners see it applies), which answers without reading the
+// table; a longer one through the prefix index (valueEquals).
+func runValueEquals(col, v string) (string, []any) {
+	if utf8.RuneCountInString(v) > shortValue {
+		return valueEquals(col, v)
+	}
+	return col + " = ? AND length(" + col + ") <= " + strconv.Itoa(shortValue), []any{v}
+}
+
 var runAttributeColumns = map[string]string{
 	"run_id": "r.id", "run_name": "r.name", "status": "r.status", "user_id": "r.user_id", "artifact_uri": "r.artifact_uri",
 	"lifecycle_stage": "r.lifecycle_stage", "start_time": "r.start_time", "end_time": "r.end_time",
@@ -141,7 +157,7 @@ func (s *Store) searchRuns(ctx context.Context, q tracking.RunQuery, walk bool) 
 		ids, rowVals, err = s.walkSearch(ctx, rs)
 	} else {
 		query, args := rs.genericSQL(s.driver)
-		ids, rowVals, err = s.searchIDs(ctx, s.db, query, args, rs.keys)
+		ids, rowVals, err = s.searchIDs(ctx, query, args, rs.keys)
 	}
 	if err != nil {
 		return nil, "", err
@@ -150,6 +166,13 @@ func (s *Store) searchRuns(ctx context.Context, q tracking.RunQuery, walk bool) 
 	if len(ids) > q.MaxResults {
 		ids = ids[:q.MaxResults]
 		next = encodeToken(rowVals[q.MaxResults-1])
+	}
+	if len(ids) == 0 {
+		return nil, next, nil
+	}
+	if s.driver == Postgres {
+		runs, err := s.loadRunsPG(ctx, ids, nil)
+		return runs, next, err
 	}
 	runs, err := s.runsByID(ctx, ids)
 	if err != nil {
@@ -204,7 +227,7 @@ func (s *Store) compileRunSearch(q tracking.RunQuery) (*runSearch, error) {
 				w.add("r.id "+not+"IN (SELECT run_id FROM "+table+" WHERE experiment_id"+inExps+" AND key = ?)", append(append([]any{}, exps...), c.Key)...)
 				continue
 			case tracking.OpEq:
-				pred, args := valueEquals(alias+".value", c.Value)
+				pred, args := runValueEquals(alias+".value", c.Value)
 				rs.fjs = append(rs.fjs, filterJoin{table, alias, alias + ".key = ? AND " + pred, append([]any{c.Key}, args...), 0})
 			default:
 				pred, args := s.textOp(alias+".value", c.Op, c.Value, c.Values)
@@ -329,11 +352,11 @@ func (rs *runSearch) genericSQL(driver string) (string, []any) {
 // see how many runs a filter's value matches, and the one it chose for the
 // benchmark's search drove from the param's 10,000 runs with an index probe
 // each (80 ms of PostgreSQL CPU instead of 42). Planning costs about 2 ms.
-func (s *Store) searchIDs(ctx context.Context, db querier, query string, args []any, keys []sortKey) ([]string, [][]any, error) {
+func (s *Store) searchIDs(ctx context.Context, query string, args []any, keys []sortKey) ([]string, [][]any, error) {
 	if s.driver == Postgres {
 		args = append([]any{pgx.QueryExecModeExec}, args...)
 	}
-	rows, err := db.QueryContext(ctx, s.q(query), args...)
+	rows, err := s.db.QueryContext(ctx, s.q(query), args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("search runs: %w", err)
 	}
@@ -358,34 +381,41 @@ func (s *Store) searchIDs(ctx context.Context, db querier, query string, args []
 // walkSearch answers a search of one experiment ordered first by a metric,
 // on PostgreSQL, by walking the metric's (experiment_id, key, is_nan,
 // value, run_id) index in order from the page token and stopping at the
-// page. Each filter is a hashed `IN (SELECT …)` over its own index range,
-// built once and probed per walked row; the planner finishes ties with an
-// incremental sort. The generic query instead finds every match (2,000 of
-// 100,000 runs in the benchmark), looks up each one's run and sort value
-// (two index probes per match) and sorts them: 42 ms of PostgreSQL CPU
-// against 26 ms for the walk, and 212 against 52 for a filter that matches
-// 90 % of the runs.
+// page. Each filter is either a hashed `IN (SELECT …)` over its own index
+// range, built once and probed per walked row, or a lookup per walked row
+// in its (run, key) index, whichever planWalk expects to cost less; the
+// planner finishes ties with an incremental sort. The generic query
+// instead finds every match (2,000 of 100,000 runs in the benchmark),
+// looks up each one's run and sort value (two index probes per match) and
+// sorts them: 42 ms of PostgreSQL CPU against 8 for the walk.
 //
 // The walk reads at most walkFactor rows per row of the page. When that
 // does not fill the page — a filter matches under 1 % of the runs, or the
 // page reaches the runs with NaN or without the metric — the generic query
-// answers the page instead: it is the faster one when matches are few.
+// answers the page instead: it is the faster one when matches are few;
+// planWalk skips a walk its estimates say would come up short.
 //
 // A subplan is hashed only if the planner expects its rows to fit in
 // work_mem (times hash_mem_multiplier); otherwise it scans the filter's
-// rows again for every walked row. The walk runs in a read-only
-// transaction with work_mem raised to searchWorkMem, which fits the hash
-// of millions of runs: a hash is as large as its filter's matches, and
+// rows again for every walked row. The walk runs with work_mem raised to
+// searchWorkMem for its one statement (walkPG), which fits the hash of
+// millions of runs: a hash is as large as its filter's matches, and
 // nothing else in the query sorts or hashes much.
 func (s *Store) walkSearch(ctx context.Context, rs *runSearch) ([]string, [][]any, error) {
 	if rs.after == nil || rs.after[0].(int64) == 0 {
-		ids, vals, err := s.walk(ctx, rs)
-		if err != nil || len(ids) == rs.limit {
-			return ids, vals, err
+		plan, ok, err := s.planWalk(ctx, rs)
+		if err != nil {
+			return nil, nil, err
+		}
+		if ok {
+			ids, vals, err := s.walkPG(ctx, rs, plan)
+			if err != nil || len(ids) == rs.limit {
+				return ids, vals, err
+			}
 		}
 	}
 	query, args := rs.genericSQL(s.driver)
-	return s.searchIDs(ctx, s.db, query, args, rs.keys)
+	return s.searchIDs(ctx, query, args, rs.keys)
 }
 
 // walkFactor bounds a walk: rows of the metric read per row of the page
@@ -395,27 +425,9 @@ var walkFactor = 100
 // searchWorkMem is PostgreSQL's work_mem for a walk.
 const searchWorkMem = "64MB"
 
-func (s *Store) walk(ctx context.Context, rs *runSearch) ([]string, [][]any, error) {
-	tx, err := s.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, nil, fmt.Errorf("search runs: %w", err)
-	}
-	defer tx.Rollback() //nolint:errcheck // read-only: nothing to keep
-	if _, err := tx.ExecContext(ctx, "SET LOCAL work_mem = '"+searchWorkMem+"'"); err != nil {
-		return nil, nil, fmt.Errorf("search runs: %w", err)
-	}
-	query, args := rs.walkSQL()
-	return s.searchIDs(ctx, tx, query, args, rs.keys)
-}
-
-// querier is what a phase-1 query runs on: the pool or a transaction.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
 // walkSQL is the bounded walk over the runs with a value of the first
 // order key's metric.
-func (rs *runSearch) walkSQL() (string, []any) {
+func (rs *runSearch) walkSQL(plan walkPlan) (string, []any) {
 	// Ordered by the index's own column, not the COALESCE of the generic
 	// keys, so that the planner sees the index's order.
 	order := append([]sortKey{{expr: "o0.value", desc: rs.firstMetricDesc, kind: 'f'}}, rs.keys[2:]...)
@@ -434,7 +446,16 @@ func (rs *runSearch) walkSQL() (string, []any) {
 	w.add("r.id = o0.run_id")
 	w.parts = append(w.parts, rs.base.parts...)
 	w.args = append(w.args, rs.base.args...)
-	for _, f := range rs.fjs {
+	for _, i := range plan.order {
+		f := rs.fjs[i]
+		if plan.probe[i] {
+			// OFFSET 0 keeps PostgreSQL from turning the EXISTS into a
+			// semi-join or a hash: it stays a lookup per walked row, in
+			// the (run, key) index. The planner tests the hashed filters
+			// first (cheaper per row), then these in the order written.
+			w.add("EXISTS (SELECT 1 FROM "+f.table+" "+f.alias+" WHERE "+f.alias+".run_id = o0.run_id AND "+f.cond+" OFFSET 0)", f.args...)
+			continue
+		}
 		// IS TRUE keeps PostgreSQL from turning the IN into a semi-join,
 		// which would lose the walk's order: it stays a hashed subplan.
 		w.add("(o0.run_id IN (SELECT "+f.alias+".run_id FROM "+f.table+" "+f.alias+" WHERE "+f.alias+".experiment_id"+rs.inExps+" AND "+f.cond+")) IS TRUE",

@@ -13,9 +13,11 @@ import (
 // (walkSearch, PostgreSQL's path) and the generic query give the same pages
 // and page tokens: ties in the metric and in start_time, NaN, infinities,
 // runs without the metric, deleted runs, filters of every kind, and pages
-// that end inside each segment, walks cut short by walkFactor.
+// that end inside each segment, walks cut short by walkFactor, and every
+// way of hashing or probing the filters, as well as the plan the
+// statistics choose.
 func TestTrackingSearchWalkMatchesGeneric(t *testing.T) {
-	defer func(f int) { walkFactor = f }(walkFactor)
+	defer func(f, m int) { walkFactor, walkProbeMask = f, m }(walkFactor, walkProbeMask)
 	eachBackend(t, func(t *testing.T, s *Store) {
 		if s.driver != Postgres {
 			t.Skip("the walk is PostgreSQL's")
@@ -56,6 +58,11 @@ func TestTrackingSearchWalkMatchesGeneric(t *testing.T) {
 			Metrics: []tracking.Metric{{Key: "m", Value: 9, Timestamp: 1}, {Key: "x", Value: 0.5, Timestamp: 1}}}); err != nil {
 			t.Fatal(err)
 		}
+		// Statistics, as autovacuum gathers them: the plan the estimates
+		// choose (mask -1 below) is then one of a real server.
+		if _, err := s.db.ExecContext(ctx, "ANALYZE"); err != nil {
+			t.Fatal(err)
+		}
 		filters := []string{"", "params.p = 'a'", "metrics.x > 0.3", "params.p = 'b' and metrics.x < 0.75",
 			"params.p IS NULL", "params.p != 'c'", "attributes.status = 'RUNNING' and params.p LIKE 'a%'", "metrics.x > 5"}
 		orders := [][]string{{"metrics.m DESC"}, {"metrics.m ASC"}, {"metrics.m DESC", "params.p ASC"}, {"metrics.m", "attributes.start_time ASC"}}
@@ -74,40 +81,48 @@ func TestTrackingSearchWalkMatchesGeneric(t *testing.T) {
 					obs = append(obs, ob)
 				}
 				for _, view := range []tracking.ViewType{tracking.ViewActiveOnly, tracking.ViewAll} {
-					for _, page := range []int{1, 4, 7, 100} {
-						for _, factor := range []int{1, 100} {
-							walkFactor = factor
-							var walked, generic []string
-							tok := ""
-							for pages := 0; ; pages++ {
-								q := tracking.RunQuery{ExperimentIDs: []string{e.ID}, Filter: f, OrderBy: obs, View: view, MaxResults: page, PageToken: tok}
-								w, wNext, err := s.searchRuns(ctx, q, true)
-								if err != nil {
-									t.Fatalf("walk %q %v: %v", filter, order, err)
+					// -1: the plan the estimates choose; 0: hash every
+					// filter; 1, 2, 3: probe the first, the second, both.
+					masks := []int{-1, 0, 1}
+					if len(f) > 1 {
+						masks = append(masks, 2, 3)
+					}
+					for _, mask := range masks {
+						for _, page := range []int{1, 4, 7, 100} {
+							for _, factor := range []int{1, 100} {
+								walkFactor, walkProbeMask = factor, mask
+								var walked, generic []string
+								tok := ""
+								for pages := 0; ; pages++ {
+									q := tracking.RunQuery{ExperimentIDs: []string{e.ID}, Filter: f, OrderBy: obs, View: view, MaxResults: page, PageToken: tok}
+									w, wNext, err := s.searchRuns(ctx, q, true)
+									if err != nil {
+										t.Fatalf("walk %q %v: %v", filter, order, err)
+									}
+									g, gNext, err := s.searchRuns(ctx, q, false)
+									if err != nil {
+										t.Fatalf("generic %q %v: %v", filter, order, err)
+									}
+									for _, r := range w {
+										walked = append(walked, r.Info.ID)
+									}
+									for _, r := range g {
+										generic = append(generic, r.Info.ID)
+									}
+									if wNext != gNext {
+										t.Fatalf("%q %v page %d of %d: next token %q (walk) != %q (generic)", filter, order, pages, page, wNext, gNext)
+									}
+									if wNext == "" || pages > n {
+										break
+									}
+									tok = wNext
 								}
-								g, gNext, err := s.searchRuns(ctx, q, false)
-								if err != nil {
-									t.Fatalf("generic %q %v: %v", filter, order, err)
+								if !slices.Equal(walked, generic) {
+									t.Fatalf("%q %v view %d pages of %d, walk factor %d, probe mask %d:\nwalk    %v\ngeneric %v", filter, order, view, page, factor, mask, walked, generic)
 								}
-								for _, r := range w {
-									walked = append(walked, r.Info.ID)
+								if filter == "" && view == tracking.ViewAll && len(walked) != n {
+									t.Fatalf("%v: %d runs, want %d", order, len(walked), n)
 								}
-								for _, r := range g {
-									generic = append(generic, r.Info.ID)
-								}
-								if wNext != gNext {
-									t.Fatalf("%q %v page %d of %d: next token %q (walk) != %q (generic)", filter, order, pages, page, wNext, gNext)
-								}
-								if wNext == "" || pages > n {
-									break
-								}
-								tok = wNext
-							}
-							if !slices.Equal(walked, generic) {
-								t.Fatalf("%q %v view %d pages of %d, walk factor %d:\nwalk    %v\ngeneric %v", filter, order, view, page, factor, walked, generic)
-							}
-							if filter == "" && view == tracking.ViewAll && len(walked) != n {
-								t.Fatalf("%v: %d runs, want %d", order, len(walked), n)
 							}
 						}
 					}
@@ -115,4 +130,33 @@ func TestTrackingSearchWalkMatchesGeneric(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestChooseWalkPlan checks the walk's cost model on the benchmark's
+// estimates (100,000 runs): a filter most runs pass is probed, a rare one
+// hashed, and a walk the filters would leave short is not tried.
+func TestChooseWalkPlan(t *testing.T) {
+	cases := []struct {
+		name   string
+		rows   []float64 // the metric's runs, then each filter's
+		probe  []bool
+		order  []int
+		walked bool
+	}{
+		{"the issue's search: rmse < 0.2, model = 'm3'", []float64{100_000, 20_000, 10_000}, []bool{true, false}, []int{1, 0}, true},
+		{"a filter 90 % pass", []float64{100_000, 90_000}, []bool{true}, []int{0}, true},
+		{"a param a tenth share", []float64{100_000, 10_000}, []bool{false}, []int{0}, true},
+		{"200 matches: the generic query", []float64{100_000, 200}, nil, nil, false},
+		{"two rare filters, together too rare", []float64{100_000, 5_000, 2_000}, nil, nil, false},
+	}
+	for _, c := range cases {
+		plan, ok := chooseWalkPlan(c.rows, 101)
+		if ok != c.walked {
+			t.Errorf("%s: walk %v, want %v", c.name, ok, c.walked)
+			continue
+		}
+		if ok && (!slices.Equal(plan.probe, c.probe) || !slices.Equal(plan.order, c.order)) {
+			t.Errorf("%s: probe %v order %v, want probe %v order %v", c.name, plan.probe, plan.order, c.probe, c.order)
+		}
+	}
 }
