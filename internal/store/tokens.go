@@ -24,16 +24,16 @@ func (s *Store) CreateToken(ctx context.Context, r token.Record) error {
 	return s.insertToken(ctx, nil, r)
 }
 
-// CreateTokens records issued tokens in one transaction with multi-row
-// INSERTs: the tokens of the jobs a scheduling cycle admitted, a few
-// statements and one commit instead of one each per job.
+// CreateTokens records issued tokens in one transaction with one bulk
+// INSERT: the tokens of the jobs a scheduling cycle admitted, one
+// statement and one commit instead of one each per job.
 func (s *Store) CreateTokens(ctx context.Context, rs []token.Record) error {
 	args := make([]any, 0, 7*len(rs))
 	for _, r := range rs {
 		args = append(args, tokenRow(r)...)
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.insertRows(ctx, tx, insertTokensSQL, 7, args); err != nil {
+		if err := insertTokens.run(ctx, s, tx, args); err != nil {
 			return fmt.Errorf("insert tokens: %w", err)
 		}
 		return nil
@@ -41,17 +41,16 @@ func (s *Store) CreateTokens(ctx context.Context, rs []token.Record) error {
 }
 
 func (s *Store) insertToken(ctx context.Context, tx *sql.Tx, r token.Record) error {
-	if _, err := s.exec(ctx, tx, insertTokensSQL(1), tokenRow(r)...); err != nil {
+	if _, err := s.exec(ctx, tx, insertTokens.valuesSQL(1), tokenRow(r)...); err != nil {
 		return fmt.Errorf("insert token: %w", err)
 	}
 	return nil
 }
 
-func insertTokensSQL(rows int) string {
-	return `INSERT INTO api_tokens (id, name, subject, team, verbs, created_at, expires_at) VALUES ` + rowsOf(7, rows)
-}
+var insertTokens = insertMany{table: "api_tokens", cols: []string{"id", "name", "subject", "team", "verbs", "created_at", "expires_at"},
+	types: []string{"text", "text", "text", "text", "text", "bigint", "bigint"}}
 
-// tokenRow is r's values in insertTokensSQL's order.
+// tokenRow is r's values in insertTokens' order.
 func tokenRow(r token.Record) []any {
 	verbs := make([]string, len(r.Verbs))
 	for i, v := range r.Verbs {

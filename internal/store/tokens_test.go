@@ -197,3 +197,27 @@ func TestSigningKeyConcurrentFirstUse(t *testing.T) {
 		}
 	})
 }
+
+// CreateTokens stores what CreateToken would, for more rows than one
+// INSERT chunk (SQLite) and as one statement (PostgreSQL).
+func TestCreateTokens(t *testing.T) {
+	eachBackend(t, func(t *testing.T, s *Store) {
+		ctx := t.Context()
+		var recs []token.Record
+		for i := range 123 {
+			recs = append(recs, newToken(fmt.Sprintf("tok_b%03d", i), fmt.Sprintf("job:%d", i)))
+		}
+		if err := s.CreateTokens(ctx, recs); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []token.Record{recs[0], recs[99], recs[122]} {
+			got, err := s.GetToken(ctx, want.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(storedToken(want), got); diff != "" {
+				t.Errorf("token %s (-want +got):\n%s", want.ID, diff)
+			}
+		}
+	})
+}

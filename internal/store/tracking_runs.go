@@ -10,10 +10,9 @@ import (
 
 var _ tracking.RunsCreator = (*Store)(nil)
 
-// CreateRuns stores runs in one transaction with multi-row INSERTs: the
-// runs a scheduling cycle creates for the jobs it admitted, a few
-// statements and one commit instead of eight statements and a commit per
-// job. The result is CreateRun's for each run: a run-name tag names the run,
+// CreateRuns stores runs in one transaction with two bulk INSERTs: the
+// runs a scheduling cycle creates for the jobs it admitted, two statements
+// and one commit instead of eight statements and a commit per job. The result is CreateRun's for each run: a run-name tag names the run,
 // and a tag given twice keeps its last value.
 func (s *Store) CreateRuns(ctx context.Context, rs []tracking.Run) error {
 	runArgs := make([]any, 0, 8*len(rs))
@@ -39,32 +38,20 @@ func (s *Store) CreateRuns(ctx context.Context, rs []tracking.Run) error {
 		}
 	}
 	return s.inTx(ctx, func(tx *sql.Tx) error {
-		if err := s.insertRows(ctx, tx, insertRunsSQL, 8, runArgs); err != nil {
+		if err := insertRuns.run(ctx, s, tx, runArgs); err != nil {
 			return fmt.Errorf("insert runs: %w", err)
 		}
-		if err := s.insertRows(ctx, tx, insertRunTagsSQL, 4, tagArgs); err != nil {
+		if err := insertRunTags.run(ctx, s, tx, tagArgs); err != nil {
 			return fmt.Errorf("insert run tags: %w", err)
 		}
 		return nil
 	})
 }
 
-func insertRunsSQL(rows int) string {
-	return `INSERT INTO runs (id, experiment_id, name, user_id, status, start_time, artifact_uri, lifecycle_stage) VALUES ` + rowsOf(8, rows)
-}
-
-func insertRunTagsSQL(rows int) string {
-	return `INSERT INTO run_tags (run_id, experiment_id, key, value) VALUES ` + rowsOf(4, rows)
-}
-
-// insertRows runs the multi-row INSERT query(n) over args, cols values a
-// row, in chunks of chunkSizes rows.
-func (s *Store) insertRows(ctx context.Context, tx *sql.Tx, query func(rows int) string, cols int, args []any) error {
-	for _, n := range chunks(len(args) / cols) {
-		if _, err := s.exec(ctx, tx, query(n), args[:n*cols]...); err != nil {
-			return err
-		}
-		args = args[n*cols:]
-	}
-	return nil
-}
+var (
+	insertRuns = insertMany{table: "runs",
+		cols:  []string{"id", "experiment_id", "name", "user_id", "status", "start_time", "artifact_uri", "lifecycle_stage"},
+		types: []string{"text", "bigint", "text", "text", "text", "bigint", "text", "text"}}
+	insertRunTags = insertMany{table: "run_tags", cols: []string{"run_id", "experiment_id", "key", "value"},
+		types: []string{"text", "bigint", "text", "text"}}
+)
