@@ -66,33 +66,34 @@ func (b insertMany) unnestSQL() string {
 
 // columns turns row-major args into one typed slice per column.
 func (b insertMany) columns(args []any) ([]any, error) {
-	n, rows := len(b.cols), len(args)/len(b.cols)
-	out := make([]any, n)
+	out := make([]any, len(b.cols))
 	for c, t := range b.types {
+		var err error
 		switch t {
 		case "text":
-			col := make([]string, rows)
-			for r := range rows {
-				v, ok := args[r*n+c].(string)
-				if !ok {
-					return nil, fmt.Errorf("insert into %s: %s is %T, want a string", b.table, b.cols[c], args[r*n+c])
-				}
-				col[r] = v
-			}
-			out[c] = col
+			out[c], err = column[string](b, args, c)
 		case "bigint":
-			col := make([]int64, rows)
-			for r := range rows {
-				v, ok := args[r*n+c].(int64)
-				if !ok {
-					return nil, fmt.Errorf("insert into %s: %s is %T, want an int64", b.table, b.cols[c], args[r*n+c])
-				}
-				col[r] = v
-			}
-			out[c] = col
+			out[c], err = column[int64](b, args, c)
 		default:
-			return nil, fmt.Errorf("insert into %s: column type %q", b.table, t)
+			err = fmt.Errorf("insert into %s: column type %q", b.table, t)
+		}
+		if err != nil {
+			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// column is column c of row-major args, each value a T.
+func column[T any](b insertMany, args []any, c int) ([]T, error) {
+	n := len(b.cols)
+	col := make([]T, len(args)/n)
+	for r := range col {
+		v, ok := args[r*n+c].(T)
+		if !ok {
+			return nil, fmt.Errorf("insert into %s: %s is %T, want a %T", b.table, b.cols[c], args[r*n+c], v)
+		}
+		col[r] = v
+	}
+	return col, nil
 }

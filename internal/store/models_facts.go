@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"math"
 
 	"github.com/mlportal/mlportal/internal/modelregistry"
 	"github.com/mlportal/mlportal/internal/models"
@@ -137,14 +136,10 @@ func (s *Store) GetRuns(ctx context.Context, ids []string, tagKeys ...string) ([
 	}); err != nil {
 		return nil, err
 	}
-	if err := load("metrics", `SELECT run_id, key, value, is_nan, timestamp, step FROM run_latest_metrics WHERE %s`, nil, func(rows *sql.Rows) error {
-		var m tracking.Metric
-		var isNaN int
-		if err := rows.Scan(&runID, &m.Key, &m.Value, &isNaN, &m.Timestamp, &m.Step); err != nil {
+	if err := load("metrics", `SELECT `+latestMetricColumns+` FROM run_latest_metrics WHERE %s`, nil, func(rows *sql.Rows) error {
+		runID, m, err := scanLatestMetric(rows)
+		if err != nil {
 			return err
-		}
-		if isNaN == 1 {
-			m.Value = math.NaN()
 		}
 		runs[idx[runID]].Metrics = append(runs[idx[runID]].Metrics, m)
 		return nil

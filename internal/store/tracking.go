@@ -244,6 +244,21 @@ func (s *Store) loadRunData(ctx context.Context, runs []tracking.Run) error {
 // rowScanner is a row of database/sql or of pgx.
 type rowScanner interface{ Scan(dest ...any) error }
 
+// latestMetricColumns are what scanLatestMetric reads of run_latest_metrics.
+const latestMetricColumns = `run_id, key, value, is_nan, timestamp, step`
+
+// scanLatestMetric reads a row of latestMetricColumns.
+func scanLatestMetric(rows rowScanner) (runID string, m tracking.Metric, err error) {
+	var isNaN int
+	if err := rows.Scan(&runID, &m.Key, &m.Value, &isNaN, &m.Timestamp, &m.Step); err != nil {
+		return "", m, err
+	}
+	if isNaN == 1 {
+		m.Value = math.NaN()
+	}
+	return runID, m, nil
+}
+
 // runQuery is one query of a page's runs: its SQL, whose `IN` holds the
 // run ids, and what one row fills in.
 type runQuery struct {
@@ -292,14 +307,10 @@ func runDataQueries(runs []tracking.Run, in string) []runQuery {
 			runs[idx[runID]].Tags = append(runs[idx[runID]].Tags, t)
 			return nil
 		}},
-		{"metrics", `SELECT run_id, key, value, is_nan, timestamp, step FROM run_latest_metrics WHERE run_id ` + in + ` ORDER BY run_id, key`, func(rows rowScanner) error {
-			var m tracking.Metric
-			var isNaN int
-			if err := rows.Scan(&runID, &m.Key, &m.Value, &isNaN, &m.Timestamp, &m.Step); err != nil {
+		{"metrics", `SELECT ` + latestMetricColumns + ` FROM run_latest_metrics WHERE run_id ` + in + ` ORDER BY run_id, key`, func(rows rowScanner) error {
+			runID, m, err := scanLatestMetric(rows)
+			if err != nil {
 				return err
-			}
-			if isNaN == 1 {
-				m.Value = math.NaN()
 			}
 			runs[idx[runID]].Metrics = append(runs[idx[runID]].Metrics, m)
 			return nil
